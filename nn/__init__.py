@@ -1,0 +1,1 @@
+"""A tiny neural-network library built on ``autograd`` (work in progress)."""
