@@ -1,0 +1,89 @@
+"""Every operation of ``Value`` once, as a pair of functions: our engine and PyTorch.
+
+The tests use this table to check each operation's value and gradient against
+PyTorch (float64) and against finite differences, at ordinary points and at
+the edge points where a derivative needs a convention (relu and abs at 0).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass(frozen=True)
+class Op:
+    """One operation: ``ours(*values)`` and ``theirs(*tensors)`` compute the same thing."""
+
+    name: str
+    arity: int
+    ours: Callable
+    theirs: Callable
+    points: tuple[tuple[float, ...], ...]  # inputs to test at, edge cases included
+    smooth: bool = True  # False where finite differences straddle a kink
+
+
+OPS: list[Op] = [
+    Op("add", 2, lambda a, b: a + b, lambda a, b: a + b, ((1.5, -2.0), (0.0, 0.0))),
+    Op("add_const", 1, lambda a: a + 2.5, lambda a: a + 2.5, ((1.5,), (-3.0,))),
+    Op("radd_const", 1, lambda a: 2.5 + a, lambda a: 2.5 + a, ((1.5,),)),
+    Op("sub", 2, lambda a, b: a - b, lambda a, b: a - b, ((1.5, -2.0), (3.0, 3.0))),
+    Op("sub_const", 1, lambda a: a - 2.5, lambda a: a - 2.5, ((1.5,),)),
+    Op("rsub_const", 1, lambda a: 2.5 - a, lambda a: 2.5 - a, ((1.5,),)),
+    Op("neg", 1, lambda a: -a, lambda a: -a, ((1.5,), (0.0,))),
+    Op("mul", 2, lambda a, b: a * b, lambda a, b: a * b, ((1.5, -2.0), (0.0, 4.0))),
+    Op("mul_const", 1, lambda a: a * -3.0, lambda a: a * -3.0, ((1.5,),)),
+    Op("rmul_const", 1, lambda a: -3.0 * a, lambda a: -3.0 * a, ((1.5,),)),
+    Op("square_same_node", 1, lambda a: a * a, lambda a: a * a, ((1.5,), (-0.7,))),
+    Op("div", 2, lambda a, b: a / b, lambda a, b: a / b, ((1.5, -2.0), (-3.0, 0.25))),
+    Op("div_const", 1, lambda a: a / 4.0, lambda a: a / 4.0, ((1.5,),)),
+    Op("rdiv_const", 1, lambda a: 3.0 / a, lambda a: 3.0 / a, ((1.5,), (-0.5,))),
+    Op("pow_int", 1, lambda a: a**3, lambda a: a**3, ((1.5,), (-2.0,), (0.0,))),
+    Op("pow_frac", 1, lambda a: a**2.5, lambda a: a**2.5, ((1.5,), (0.3,))),
+    Op("pow_neg", 1, lambda a: a**-1.5, lambda a: a**-1.5, ((1.5,), (0.3,))),
+    Op("pow_value", 2, lambda a, b: a**b, lambda a, b: a**b, ((1.5, 2.2), (0.7, -1.3))),
+    Op("rpow", 1, lambda a: 2.0**a, lambda a: 2.0**a, ((1.5,), (-3.0,))),
+    Op("sqrt", 1, lambda a: a.sqrt(), torch.sqrt, ((2.0,), (0.01,))),
+    Op("exp", 1, lambda a: a.exp(), torch.exp, ((1.5,), (-700.0,), (700.0,))),
+    Op("log", 1, lambda a: a.log(), torch.log, ((1.5,), (1e-300,), (1e300,))),
+    Op("tanh", 1, lambda a: a.tanh(), torch.tanh, ((0.5,), (-3.0,), (1000.0,), (-1000.0,), (20.0,))),
+    Op(
+        "sigmoid",
+        1,
+        lambda a: a.sigmoid(),
+        torch.sigmoid,
+        ((0.5,), (-3.0,), (1000.0,), (-1000.0,), (-40.0,), (40.0,)),
+    ),
+    Op("relu", 1, lambda a: a.relu(), torch.relu, ((1.5,), (-1.5,), (0.0,)), smooth=False),
+    Op(
+        "leaky_relu",
+        1,
+        lambda a: a.leaky_relu(0.1),
+        lambda a: F.leaky_relu(a, 0.1),
+        ((1.5,), (-1.5,), (0.0,)),
+        smooth=False,
+    ),
+    Op(
+        "leaky_relu_default",
+        1,
+        lambda a: a.leaky_relu(),
+        F.leaky_relu,
+        ((1.5,), (-1.5,)),
+    ),
+    Op("abs", 1, abs, torch.abs, ((1.5,), (-1.5,), (0.0,)), smooth=False),
+    Op("sin", 1, lambda a: a.sin(), torch.sin, ((0.5,), (-3.0,), (100.0,))),
+    Op("cos", 1, lambda a: a.cos(), torch.cos, ((0.5,), (-3.0,), (100.0,))),
+]
+
+
+def close(ours: float, theirs: float, rel: float = 1e-12, abs_: float = 1e-300) -> bool:
+    """Equal within ``rel`` relative error; NaN equals NaN and infinities must match."""
+    if math.isnan(theirs) or math.isnan(ours):
+        return math.isnan(theirs) and math.isnan(ours)
+    if math.isinf(theirs) or math.isinf(ours):
+        return ours == theirs
+    return abs(ours - theirs) <= rel * abs(theirs) + abs_

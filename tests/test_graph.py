@@ -1,0 +1,126 @@
+"""The backward pass: topological order, accumulation semantics, depth, ``no_grad``."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from autograd import Value, backward, is_grad_enabled, no_grad, topological_order
+
+
+def test_topological_order_puts_every_parent_before_its_children():
+    a, b = Value(1.0), Value(2.0)
+    c = a * b
+    d = c + a
+    e = d * c + b.tanh()
+    order = topological_order(e)
+    position = {node: i for i, node in enumerate(order)}
+    assert len(order) == len(position) == 7  # a, b, c, d, d*c, tanh, e
+    assert order[-1] is e
+    for node in order:
+        for parent in node.parents:
+            assert position[parent] < position[node]
+
+
+def test_topological_order_rejects_non_values():
+    with pytest.raises(TypeError, match="float"):
+        topological_order(1.0)
+
+
+def test_backward_seeds_the_output_with_one():
+    a = Value(2.0)
+    y = a * 3
+    y.backward()
+    assert y.grad == 1.0 and a.grad == 3.0
+
+
+def test_a_node_used_twice_gets_the_sum_of_both_contributions():
+    a = Value(3.0)
+    (a + a).backward()
+    assert a.grad == 2.0
+    b = Value(3.0)
+    (b * b).backward()
+    assert b.grad == 6.0
+    # Diamond: x feeds two paths that meet again.
+    x = Value(0.5)
+    u, v = x * 2, x.exp()
+    (u * v).backward()
+    assert x.grad == pytest.approx(2 * v.data + u.data * v.data, rel=1e-15)
+
+
+def test_leaf_gradients_accumulate_across_backward_calls():
+    w = Value(2.0)
+    y = w * w
+    y.backward()
+    y.backward()
+    assert w.grad == 8.0  # 4 + 4, as in PyTorch
+
+
+def test_non_leaf_gradients_hold_the_latest_pass_only():
+    w = Value(2.0)
+    h = w * 3
+    y = h * h
+    y.backward()
+    first = h.grad
+    y.backward()
+    assert h.grad == first == 12.0  # micrograd would give 24 here
+    assert y.grad == 1.0
+
+
+def test_backward_on_a_leaf_accumulates_one():
+    v = Value(5.0)
+    v.backward()
+    v.backward()
+    assert v.grad == 2.0
+
+
+def test_module_level_backward_is_the_method():
+    a = Value(2.0)
+    y = a.sin()
+    backward(y)
+    assert a.grad == pytest.approx(-0.4161468365471424, rel=1e-15)
+
+
+@pytest.mark.slow
+def test_a_chain_of_a_million_operations_runs_backward_without_recursion():
+    assert sys.getrecursionlimit() <= 10_000  # the default limit is in force
+    x = Value(0.5)
+    y = x
+    for _ in range(1_000_000):
+        y = y * 1.0 + 0.0
+    y.backward()
+    assert y.data == 0.5
+    assert x.grad == 1.0
+
+
+def test_no_grad_records_nothing_and_restores_on_exit():
+    a = Value(2.0)
+    assert is_grad_enabled()
+    with no_grad():
+        assert not is_grad_enabled()
+        b = (a * 3).tanh() + a
+        assert b.is_leaf and b.parents == () and b.op == ""
+        with no_grad():  # nested blocks
+            pass
+        assert not is_grad_enabled()
+    assert is_grad_enabled()
+    c = a * 3
+    assert c.parents == (a,)
+
+
+def test_no_grad_restores_after_an_exception():
+    with pytest.raises(ZeroDivisionError):
+        with no_grad():
+            Value(1.0) / 0
+    assert is_grad_enabled()
+
+
+def test_no_grad_as_a_decorator():
+    @no_grad()
+    def update(v):
+        return v * 2
+
+    a = Value(1.0)
+    assert update(a).is_leaf
+    assert not (a * 2).is_leaf

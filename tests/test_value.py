@@ -1,0 +1,288 @@
+"""``Value``: construction, operators, every operation's value and gradient, domain errors."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import torch
+from ops import OPS, Op, close
+
+from autograd import Value, gradcheck, topological_order
+
+# ---------------------------------------------------------------- construction
+
+
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        (3, 3.0),
+        (2.5, 2.5),
+        (True, 1.0),
+        (False, 0.0),
+        (np.float64(1.25), 1.25),
+        (np.float32(0.5), 0.5),
+        (np.int64(-7), -7.0),
+        (Fraction(1, 4), 0.25),
+    ],
+)
+def test_data_is_stored_as_a_python_float(data, expected):
+    v = Value(data)
+    assert type(v.data) is float
+    assert v.data == expected
+    assert v.grad == 0.0 and type(v.grad) is float
+
+
+@pytest.mark.parametrize(
+    "bad, type_name",
+    [("1.0", "str"), ([1.0], "list"), (None, "NoneType"), (1j, "complex"), (np.array([1.0, 2.0]), "ndarray")],
+)
+def test_non_numbers_are_rejected_with_the_type_named(bad, type_name):
+    with pytest.raises(TypeError, match=type_name):
+        Value(bad)
+
+
+def test_a_value_is_not_accepted_as_data():
+    with pytest.raises(TypeError, match="Value"):
+        Value(Value(1.0))
+
+
+def test_label_must_be_a_string():
+    with pytest.raises(TypeError, match="label"):
+        Value(1.0, label=3)
+
+
+def test_a_leaf_has_no_op_and_no_parents():
+    v = Value(2.0, label="x")
+    assert v.op == ""
+    assert v.parents == ()
+    assert v.is_leaf
+    assert v.label == "x"
+
+
+def test_repr_shows_data_grad_and_label():
+    assert repr(Value(2.0)) == "Value(data=2.0, grad=0.0)"
+    assert repr(Value(-1, label="w")) == "Value(data=-1.0, grad=0.0, label='w')"
+
+
+# ---------------------------------------------------------------- the graph record
+
+
+def test_operations_record_op_and_parents():
+    a, b = Value(2.0), Value(3.0)
+    c = a * b
+    assert c.op == "*" and c.parents == (a, b) and not c.is_leaf
+    d = c + 1
+    assert d.op == "+" and d.parents == (c,) and d.constant == 1.0
+    e = 2**a
+    assert e.op == "**" and e.parents == (a,) and e.constant == 2.0
+    assert a.tanh().op == "tanh"
+    assert (-a).op == "neg"
+    assert (a - 1).op == "-" and (1 - a).op == "-"
+    assert (a / b).op == "/" and (3 / a).op == "/"
+
+
+def test_constants_are_not_nodes():
+    a = Value(2.0)
+    y = (a * 3 + 1) ** 2
+    assert len(topological_order(y)) == 4  # a, a*3, +1, **2
+
+
+# ---------------------------------------------------------------- operators with numbers
+
+
+def test_numbers_work_on_either_side():
+    a = Value(3.0)
+    assert (a + 1).data == 4.0 and (1 + a).data == 4.0
+    assert (a - 1).data == 2.0 and (1 - a).data == -2.0
+    assert (a * 2).data == 6.0 and (2 * a).data == 6.0
+    assert (a / 2).data == 1.5 and (6 / a).data == 2.0
+    assert (a**2).data == 9.0 and (2**a).data == 8.0
+    assert (-a).data == -3.0 and abs(Value(-3.0)).data == 3.0
+
+
+def test_numpy_scalars_on_the_left_defer_to_value():
+    a = Value(3.0)
+    for result in (np.float64(2.0) * a, np.float64(2.0) + a, np.int64(2) - a):
+        assert isinstance(result, Value)
+    assert (np.float64(2.0) * a).data == 6.0
+
+
+@pytest.mark.parametrize("other", ["2", [1.0], None, 1j, object()])
+def test_unsupported_operands_raise_python_type_error(other):
+    a = Value(1.0)
+    for operation in (
+        lambda: a + other,
+        lambda: other + a,
+        lambda: a - other,
+        lambda: other - a,
+        lambda: a * other,
+        lambda: other * a,
+        lambda: a / other,
+        lambda: other / a,
+        lambda: a**other,
+        lambda: other**a,
+    ):
+        with pytest.raises(TypeError):
+            operation()
+
+
+def test_comparisons_compare_data_and_return_bool():
+    a, b = Value(1.0), Value(2.0)
+    assert (a < b) is True and (a <= b) is True and (a > b) is False and (a >= b) is False
+    assert (a < 1.5) is True and (2 > a) is True and (a >= 1) is True
+    with pytest.raises(TypeError):
+        _ = a < "x"
+
+
+def test_equality_and_hash_are_by_identity():
+    a, b = Value(1.0), Value(1.0)
+    assert a != b and a == a
+    assert len({a, b}) == 2
+    assert {a: 1}[a] == 1
+
+
+def test_value_uses_slots():
+    v = Value(1.0)
+    assert not hasattr(v, "__dict__")
+    with pytest.raises(AttributeError):
+        v.something_else = 1
+
+
+# ---------------------------------------------------------------- every operation
+
+
+def _cases():
+    return [pytest.param(op, point, id=f"{op.name}{point}") for op in OPS for point in op.points]
+
+
+def _ours(op: Op, point):
+    leaves = [Value(x) for x in point]
+    out = op.ours(*leaves)
+    out.backward()
+    return out.data, [v.grad for v in leaves]
+
+
+def _theirs(op: Op, point):
+    leaves = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in point]
+    out = op.theirs(*leaves)
+    out.backward()
+    return out.item(), [t.grad.item() for t in leaves]
+
+
+@pytest.mark.parametrize("op, point", _cases())
+def test_value_and_gradient_match_pytorch(op, point):
+    data, grads = _ours(op, point)
+    t_data, t_grads = _theirs(op, point)
+    assert close(data, t_data), (data, t_data)
+    for ours, theirs in zip(grads, t_grads, strict=True):
+        # tanh/sigmoid/exp/log in torch may differ from libm by an ulp or two.
+        assert close(ours, theirs, rel=1e-14), (ours, theirs)
+
+
+@pytest.mark.parametrize("op, point", [c for c in _cases() if c.values[0].smooth])
+def test_gradient_matches_finite_differences(op, point):
+    if any(abs(x) > 50 or 0 < abs(x) < 1e-3 for x in point):
+        pytest.skip("finite differences need moderate inputs, away from a domain's edge")
+    assert gradcheck(op.ours, [Value(x) for x in point])
+
+
+@pytest.mark.parametrize("x", [-1000.0, -745.0, -40.0, 0.0, 40.0, 745.0, 1000.0, 1e308, -1e308])
+def test_sigmoid_and_tanh_are_finite_for_every_finite_input(x):
+    for method in ("sigmoid", "tanh"):
+        v = Value(x)
+        out = getattr(v, method)()
+        out.backward()
+        assert math.isfinite(out.data) and math.isfinite(v.grad)
+    s = Value(-1000.0).sigmoid()
+    assert s.data == 0.0
+
+
+def test_sigmoid_of_minus_1000_is_zero_with_zero_gradient():
+    v = Value(-1000)
+    s = v.sigmoid()
+    s.backward()
+    assert s.data == 0.0 and v.grad == 0.0
+
+
+def test_kink_conventions_follow_pytorch():
+    for method, expected in (("relu", 0.0), ("__abs__", 0.0)):
+        v = Value(0.0)
+        getattr(v, method)().backward()
+        assert v.grad == expected
+    v = Value(0.0)
+    v.leaky_relu(0.2).backward()
+    assert v.grad == 0.2
+
+
+def test_sqrt_of_zero_has_an_infinite_slope():
+    v = Value(0.0)
+    out = v.sqrt()
+    out.backward()
+    assert out.data == 0.0 and v.grad == math.inf
+
+
+def test_division_is_correctly_rounded():
+    # One rounding (a / b), not two (a * (1 / b)).
+    assert (Value(0.1) / 3).data == 0.1 / 3
+    assert (Value(1.0) / Value(49.0)).data == 1.0 / 49.0
+
+
+def test_leaky_relu_slope_must_be_a_number():
+    with pytest.raises(TypeError, match="slope"):
+        Value(1.0).leaky_relu("0.1")
+
+
+# ---------------------------------------------------------------- domain errors
+
+
+@pytest.mark.parametrize(
+    "make, error, words",
+    [
+        (lambda x: x.log(), ValueError, ["log", "-1.0"]),
+        (lambda x: (x + 1).log(), ValueError, ["log", "0.0"]),
+        (lambda x: (x - 3).sqrt(), ValueError, ["sqrt", "-4.0"]),
+        (lambda x: x**0.5, ValueError, ["**", "-1.0", "0.5"]),
+        (lambda x: x ** Value(1.5), ValueError, ["**", "-1.0", "1.5"]),
+        (lambda x: (-2.0) ** (x * -0.5), ValueError, ["**", "-2.0", "0.5"]),
+        (lambda x: x / 0, ZeroDivisionError, ["division by zero", "-1.0"]),
+        (lambda x: x / Value(0.0), ZeroDivisionError, ["division by zero", "-1.0"]),
+        (lambda x: 1 / (x + 1), ZeroDivisionError, ["division by zero", "0.0"]),
+        (lambda x: (x + 1) ** -1, ZeroDivisionError, ["**", "0.0", "-1.0"]),
+        (lambda x: (x * -1000).exp(), OverflowError, ["exp", "1000.0"]),
+        (lambda x: (x * -10) ** 400, OverflowError, ["**", "10.0", "400"]),
+        (lambda x: (x * -math.inf).sin(), ValueError, ["sin", "inf"]),
+        (lambda x: (x * -math.inf).cos(), ValueError, ["cos", "inf"]),
+    ],
+)
+def test_domain_errors_name_the_operation_and_value_and_change_nothing(make, error, words):
+    x = Value(-1.0, label="x")
+    y = x * 1.0
+    y.backward()
+    before = [(n, n.data, n.grad) for n in topological_order(y)]
+    with pytest.raises(error) as info:
+        make(x)
+    for word in words:
+        assert word in str(info.value)
+    after = [(n, n.data, n.grad) for n in topological_order(y)]
+    assert after == before
+    assert x.data == -1.0 and x.grad == 1.0
+
+
+def test_exp_of_1000_raises_overflow_error_naming_exp():
+    with pytest.raises(OverflowError, match=r"exp\(1000.0\)"):
+        Value(1000).exp()
+
+
+def test_log_of_zero_is_a_value_error():
+    with pytest.raises(ValueError, match="log"):
+        Value(0).log()
+
+
+def test_negative_base_to_an_integer_power_is_fine():
+    x = Value(-2.0)
+    y = x**3
+    y.backward()
+    assert y.data == -8.0 and x.grad == 12.0
