@@ -473,10 +473,10 @@ def _pow_backward(node: Value) -> None:
     b = node._b
     a.grad += g * _power_slope(a.data, b.data)
     # d(a^b)/db = a^b · ln(a): defined for a > 0; at a = 0 the limit is 0 for
-    # b > 0 (PyTorch's convention); for a < 0 it is not a real number.
+    # b ≥ 0 (PyTorch's convention); for a < 0 it is not a real number.
     if a.data > 0.0:
         b.grad += g * node.data * math.log(a.data)
-    elif a.data < 0.0 or b.data <= 0.0:
+    elif a.data < 0.0:
         b.grad += g * math.nan
 
 
