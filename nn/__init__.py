@@ -1,1 +1,32 @@
-"""A tiny neural-network library built on ``autograd`` (work in progress)."""
+"""A tiny neural-network library on top of ``autograd``, with PyTorch's names.
+
+>>> from nn import MLP
+>>> from nn.losses import hinge_loss
+>>> model = MLP(2, [16, 16, 1], seed=0)        # 2 inputs, two hidden ReLU layers, 1 output
+>>> loss = hinge_loss([model([0.5, -1.0])], [1])
+>>> model.zero_grad(); loss.backward()
+
+Submodules: ``nn.module`` (the ``Module`` base class), ``nn.layers`` (``Neuron``,
+``Layer``, ``MLP``, ``Sequential``, ``Dropout``), ``nn.init`` (initial weights),
+``nn.losses`` (loss functions), ``nn.data`` (toy data sets and batching),
+``nn.optim`` (optimizers, clipping, schedules), ``nn.train`` (``fit``, ``evaluate``, ``predict``).
+Everything is plain Python on ``autograd.Value``: no NumPy.
+"""
+
+from . import data, init, losses, optim, train
+from .layers import MLP, Dropout, Layer, Neuron, Sequential
+from .module import Module
+
+__all__ = [
+    "MLP",
+    "Dropout",
+    "Layer",
+    "Module",
+    "Neuron",
+    "Sequential",
+    "data",
+    "init",
+    "losses",
+    "optim",
+    "train",
+]

@@ -1,0 +1,229 @@
+"""``Module``: the base class of every layer and model, as in ``torch.nn.Module``.
+
+A module holds *parameters* (``Value``\\ s that training changes) and *child
+modules*, and computes something in :meth:`Module.forward`. The base class
+provides everything that only needs to know what the parameters are:
+collecting them (for an optimizer), zeroing their gradients, saving and
+loading their numbers, and switching between training and evaluation.
+
+How a module finds its parameters and children
+----------------------------------------------
+There is no registration step: the base class looks at the module's public
+attributes (those not starting with ``_``), in the order ``__init__`` assigned
+them:
+
+* an attribute holding a ``Value`` is a parameter named after the attribute
+  (``b``);
+* an attribute holding a list or tuple of ``Value``\\ s gives one parameter per
+  item, named ``attribute.index`` (``w.0``, ``w.1``, ...);
+* an attribute holding a ``Module``, or a list or tuple of them, is a child
+  (``neurons.3``), whose parameters are named with the child's name as a
+  prefix (``neurons.3.w.0``).
+
+Anything else (numbers, strings, lists of ints, the ``training`` flag) is
+ignored, and so are attributes starting with ``_``: keep a ``Value`` that is
+*not* a parameter, or a generator, under such a name. So a ``Neuron`` with
+``self.w = [...]`` then ``self.b = Value(0.0)`` has the parameters ``w.0``,
+``w.1``, ..., ``b``, in that order, and a ``Layer`` with
+``self.neurons = [...]`` has ``neurons.0.w.0``, ..., ``neurons.0.b``,
+``neurons.1.w.0``, ... This is what ``torch.nn.Module`` does too, except that
+PyTorch registers members as they are assigned (``__setattr__``) and needs
+``nn.ModuleList`` for lists. A subclass that keeps its members elsewhere
+overrides the one method :meth:`Module.named_members` (``Sequential`` does, to
+name its children ``0``, ``1``, ... like PyTorch).
+
+A ``Value`` that appears twice (a shared weight) is reported once, under its
+first name, so an optimizer does not update it twice.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterator, Mapping
+
+from autograd import Value
+
+__all__ = ["Module"]
+
+
+class Module:
+    """Base class: subclasses assign parameters and children in ``__init__`` and define ``forward``.
+
+    >>> from autograd import Value
+    >>> class Scale(Module):
+    ...     def __init__(self):
+    ...         self.k = Value(2.0)
+    ...     def forward(self, x):
+    ...         return self.k * x
+    >>> m = Scale()
+    >>> m.named_parameters()
+    [('k', Value(data=2.0, grad=0.0))]
+    >>> m(3.0).data
+    6.0
+    """
+
+    #: True in training mode (``train()``), False in evaluation mode (``eval()``).
+    #: Only layers that behave differently (``Dropout``) read it. A class
+    #: attribute, so subclasses need not call ``super().__init__()``.
+    training: bool = True
+
+    def forward(self, *args, **kwargs):
+        """Compute the module's output. Subclasses define it."""
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args, **kwargs):
+        """``module(x)`` is ``module.forward(x)``, as in PyTorch."""
+        return self.forward(*args, **kwargs)
+
+    # ------------------------------------------------------------ discovery
+    def named_members(self) -> Iterator[tuple[str, object]]:
+        """Every public attribute item that may be a parameter or a child, with its name.
+
+        Yields ``(name, value)`` for each public attribute, and
+        ``(f"{name}.{i}", item)`` for each item of a public list or tuple
+        attribute. The callers keep the ``Value``\\ s (parameters) and the
+        ``Module``\\ s (children) and ignore the rest.
+        """
+        for name, value in vars(self).items():
+            if name.startswith("_"):
+                continue
+            if isinstance(value, (list, tuple)):
+                for i, item in enumerate(value):
+                    yield f"{name}.{i}", item
+            else:
+                yield name, value
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """The direct sub-modules, with their names (``layers.0``, ``layers.1``, ...)."""
+        for name, member in self.named_members():
+            if isinstance(member, Module):
+                yield name, member
+
+    def children(self) -> Iterator[Module]:
+        """The direct sub-modules."""
+        for _, child in self.named_children():
+            yield child
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """This module (named ``prefix``) and all modules below it, parents first."""
+        yield prefix, self
+        for name, child in self.named_children():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def modules(self) -> Iterator[Module]:
+        """This module and all modules below it."""
+        for _, module in self.named_modules():
+            yield module
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        """Every parameter with its full name, in a stable order (see the module docstring)."""
+        found: list[tuple[str, Value]] = []
+        self._collect_parameters("", found, set())
+        return found
+
+    def _collect_parameters(self, prefix: str, found: list[tuple[str, Value]], seen: set[int]) -> None:
+        for name, member in self.named_members():
+            if isinstance(member, Value):
+                if id(member) not in seen:
+                    seen.add(id(member))
+                    found.append((prefix + name, member))
+            elif isinstance(member, Module):
+                member._collect_parameters(f"{prefix}{name}.", found, seen)
+
+    def parameters(self) -> list[Value]:
+        """Every parameter, in the order of :meth:`named_parameters` (what an optimizer takes)."""
+        return [p for _, p in self.named_parameters()]
+
+    def num_parameters(self) -> int:
+        """How many numbers training adjusts (``MLP(2, [16, 16, 1])`` has 337)."""
+        return len(self.named_parameters())
+
+    def label_parameters(self) -> None:
+        """Set each parameter's ``label`` to its full name, so graph pictures say which weight is which.
+
+        ``Neuron``, ``Layer``, ``MLP`` and ``Sequential`` call this at the end
+        of ``__init__``; the outermost one built last wins, so the parameters
+        of an ``MLP`` read ``layers.1.neurons.4.w.2``.
+        """
+        for name, p in self.named_parameters():
+            p.label = name
+
+    # ------------------------------------------------------------ gradients
+    def zero_grad(self) -> None:
+        """Set every parameter's ``grad`` to 0.0 (gradients accumulate across ``backward()`` calls)."""
+        for p in self.parameters():
+            p.grad = 0.0
+
+    # ------------------------------------------------------------ modes
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode (``mode=True``) or evaluation mode on this module and every module below it.
+
+        Returns the module itself, so ``model = MLP(...).eval()`` works.
+        """
+        if not isinstance(mode, bool):
+            raise TypeError(f"train(mode) takes a bool, not {type(mode).__name__}")
+        for module in self.modules():
+            module.training = mode
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode: ``train(False)``. Dropout becomes the identity."""
+        return self.train(False)
+
+    # ------------------------------------------------------------ saving and loading
+    def state_dict(self) -> dict[str, float]:
+        """The parameters' numbers by name, in :meth:`named_parameters` order.
+
+        Plain floats, so the dict can be saved with ``json`` and does not keep
+        the model's graph alive.
+        """
+        return {name: p.data for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state_dict: Mapping[str, float]) -> None:
+        """Copy numbers from ``state_dict`` (as made by :meth:`state_dict`) into the parameters.
+
+        The keys must be exactly the parameter names: a missing or an extra
+        key raises ``KeyError`` naming it. Each entry must be a finite real
+        number (``int``, ``float``, or e.g. a NumPy scalar); anything else —
+        ``bool``, ``str``, ``None``, a ``Value``, NaN or ±inf — raises
+        ``ValueError``. (PyTorch would load a NaN; here a non-finite weight is
+        taken to be a mistake, such as a saved diverged run.)
+
+        Everything is checked before anything is written: a load that fails
+        leaves every weight as it was. Gradients are not touched.
+        """
+        if not isinstance(state_dict, Mapping):
+            kind = type(state_dict).__name__
+            raise TypeError(f"load_state_dict takes a mapping of names to numbers, not {kind}")
+        params = dict(self.named_parameters())
+        missing = [name for name in params if name not in state_dict]
+        unexpected = [key for key in state_dict if key not in params]
+        if missing or unexpected:
+            problems = []
+            if missing:
+                problems.append(f"missing key(s) {', '.join(map(repr, missing))}")
+            if unexpected:
+                problems.append(f"unexpected key(s) {', '.join(map(repr, unexpected))}")
+            raise KeyError(f"load_state_dict into {type(self).__name__}: {'; '.join(problems)}")
+        numbers_by_name = {name: _weight(name, state_dict[name]) for name in params}
+        for name, p in params.items():
+            p.data = numbers_by_name[name]
+
+    # ------------------------------------------------------------ printing
+    def extra_repr(self) -> str:
+        """The text between the parentheses of ``repr(module)``; subclasses describe their settings."""
+        return ""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.extra_repr()})"
+
+
+def _weight(name: str, number: object) -> float:
+    """Validate one ``state_dict`` entry and return it as a float."""
+    if isinstance(number, bool) or not isinstance(number, numbers.Real):
+        raise ValueError(f"state_dict[{name!r}] must be a real number, not {type(number).__name__}")
+    number = float(number)
+    if not math.isfinite(number):
+        raise ValueError(f"state_dict[{name!r}] is {number!r}: weights must be finite")
+    return number

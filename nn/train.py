@@ -1,0 +1,241 @@
+"""The training loop: ``fit``, ``evaluate`` and ``predict``.
+
+Training repeats one step until the model is good enough::
+
+    optimizer.zero_grad()                 # 1. forget the last step's gradients
+    predictions = [model(x) for x in xs]  # 2. forward pass: record a graph
+    loss = loss_fn(predictions, ys)       #    ... ending in one number
+    loss.backward()                       # 3. backward pass: d(loss)/d(parameter)
+    optimizer.step()                      # 4. move every parameter downhill
+
+One pass over the whole training set is an *epoch*. With ``batch_size=None``
+every step sees all samples (full-batch gradient descent, as in micrograd's
+demo); with a ``batch_size`` each step sees a mini-batch, shuffled afresh each
+epoch (stochastic gradient descent), and an epoch has several steps.
+
+``fit`` returns a *history*: the mean training loss and metrics per epoch and,
+with ``validation_data``, the same on held-out data, measured with the
+weights at the end of the epoch. Training metrics are measured on the
+predictions made during the epoch (before each step's update), as Keras does.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Iterable, Sequence
+
+from autograd import Value, no_grad
+
+from .data import _int_at_least, batches
+from .module import Module
+from .optim import LRScheduler, Optimizer
+
+Prediction = Value | list[Value]
+Loss = Callable[[list[Prediction], Sequence], Value]
+Metric = Callable[[list[Prediction], Sequence], float]
+
+__all__ = ["TrainingDiverged", "accuracy", "evaluate", "fit", "predict"]
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss became NaN or infinite: the weights would be garbage from here on."""
+
+
+def _data_of(prediction: Prediction) -> float | list[float]:
+    if isinstance(prediction, Value):
+        return prediction.data
+    return [p.data for p in prediction]
+
+
+def accuracy(predictions: Sequence[Prediction], targets: Sequence) -> float:
+    """The fraction of samples classified correctly.
+
+    How a prediction becomes a class depends on its shape and the labels:
+
+    * several outputs (a list of logits): the class is the index of the largest;
+    * one output and labels in {-1, +1} (hinge loss): the class is the sign;
+    * one output and labels in {0, 1}: the output is read as a logit (class 1
+      when it is > 0) unless every output lies in [0, 1], when it is read as a
+      probability (class 1 when it is > 0.5).
+    """
+    if len(predictions) != len(targets):
+        raise ValueError(f"accuracy: {len(predictions)} predictions but {len(targets)} targets")
+    if not predictions:
+        raise ValueError("accuracy: no predictions")
+    outputs = [_data_of(p) for p in predictions]
+    if isinstance(outputs[0], list):
+        chosen = [max(range(len(o)), key=o.__getitem__) for o in outputs]
+        return sum(c == t for c, t in zip(chosen, targets, strict=True)) / len(targets)
+    if any(t < 0 for t in targets):  # labels -1 / +1
+        return sum((o > 0) == (t > 0) for o, t in zip(outputs, targets, strict=True)) / len(targets)
+    threshold = 0.5 if all(0.0 <= o <= 1.0 for o in outputs) else 0.0
+    return sum((o > threshold) == (t > 0.5) for o, t in zip(outputs, targets, strict=True)) / len(targets)
+
+
+METRICS: dict[str, Metric] = {"accuracy": accuracy}
+
+
+def _metric_functions(metrics: Iterable[str | Metric]) -> dict[str, Metric]:
+    """Metric names (``"accuracy"``) or functions ``f(predictions, targets) -> float``."""
+    if isinstance(metrics, str):
+        metrics = (metrics,)
+    found: dict[str, Metric] = {}
+    for metric in metrics:
+        if isinstance(metric, str):
+            if metric not in METRICS:
+                raise ValueError(f"unknown metric {metric!r}; known: {sorted(METRICS)}")
+            found[metric] = METRICS[metric]
+        elif callable(metric):
+            found[getattr(metric, "__name__", "metric")] = metric
+        else:
+            raise TypeError(f"a metric is a name or a function, not {type(metric).__name__}")
+    return found
+
+
+def _check_dataset(X: Sequence, y: Sequence, what: str) -> None:
+    if len(X) != len(y):
+        raise ValueError(f"{what}: {len(X)} inputs but {len(y)} targets")
+    if len(X) == 0:
+        raise ValueError(f"{what}: the data set is empty")
+
+
+def _check_finite(loss: Value, epoch: int, step: int) -> None:
+    if not isinstance(loss, Value):
+        raise TypeError(f"the loss function must return a Value, not {type(loss).__name__}")
+    if not math.isfinite(loss.data):
+        raise TrainingDiverged(
+            f"the loss became {loss.data} at epoch {epoch} (step {step} of the epoch); "
+            "the weights were not updated with it. Try a smaller learning rate, "
+            "gradient clipping, or different initial weights."
+        )
+
+
+def _progress_bar(epochs: int, enabled: bool):
+    """A ``tqdm`` progress bar over the epochs (text, so it renders in notebooks and terminals)."""
+    from tqdm import tqdm
+
+    return tqdm(range(1, epochs + 1), desc="training", unit="epoch", disable=not enabled, leave=True)
+
+
+def fit(
+    model: Module,
+    X: Sequence[Sequence[float]],
+    y: Sequence,
+    loss: Loss,
+    optimizer: Optimizer,
+    epochs: int,
+    batch_size: int | None = None,
+    validation_data: tuple[Sequence, Sequence] | None = None,
+    metrics: Iterable[str | Metric] = ("accuracy",),
+    progress: bool = True,
+    scheduler: LRScheduler | None = None,
+    seed: int | None = None,
+    callback: Callable[[int, dict[str, list[float]]], None] | None = None,
+) -> dict[str, list[float]]:
+    """Train ``model`` on ``(X, y)`` for ``epochs`` passes; return the history.
+
+    ``loss(predictions, targets)`` returns one ``Value`` (the mean over the
+    batch), e.g. ``nn.losses.mse_loss``. ``batch_size=None`` trains full-batch.
+    ``scheduler.step()`` (if given) runs after each epoch; ``seed`` fixes the
+    mini-batch shuffling; ``callback(epoch, history)`` runs after each epoch.
+
+    The history maps ``"loss"`` and each metric name (and ``"val_loss"``,
+    ``"val_<metric>"`` with validation data) to one number per epoch.
+
+    Raises ``TrainingDiverged`` (a ``FloatingPointError``) naming the epoch if
+    the loss becomes NaN or infinite, before that step changes any weight.
+    """
+    if not isinstance(model, Module):
+        raise TypeError(f"fit trains a Module, not {type(model).__name__}")
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be an nn.optim optimizer, not {type(optimizer).__name__}")
+    _int_at_least(epochs, "epochs", 1)
+    if batch_size is not None:
+        _int_at_least(batch_size, "batch_size", 1)
+    _check_dataset(X, y, "fit")
+    if validation_data is not None:
+        _check_dataset(*validation_data, "validation_data")
+    metric_fns = _metric_functions(metrics)
+
+    history: dict[str, list[float]] = {"loss": [], **{name: [] for name in metric_fns}}
+    if validation_data is not None:
+        history["val_loss"] = []
+        history.update({f"val_{name}": [] for name in metric_fns})
+
+    shuffle_rng = random.Random(seed)
+    bar = _progress_bar(epochs, progress)
+    try:
+        for epoch in bar:
+            model.train()
+            if batch_size is None:
+                epoch_batches = [(list(X), list(y))]
+            else:
+                epoch_batches = batches(X, y, batch_size, shuffle=True, rng=shuffle_rng)
+            total_loss, seen = 0.0, 0
+            all_predictions: list[Prediction] = []
+            all_targets: list = []
+            for step, (xb, yb) in enumerate(epoch_batches, start=1):
+                optimizer.zero_grad()
+                predictions = [model(x) for x in xb]
+                batch_loss = loss(predictions, yb)
+                _check_finite(batch_loss, epoch, step)
+                batch_loss.backward()
+                optimizer.step()
+                total_loss += batch_loss.data * len(xb)
+                seen += len(xb)
+                all_predictions.extend(predictions)
+                all_targets.extend(yb)
+            history["loss"].append(total_loss / seen)
+            for name, fn in metric_fns.items():
+                history[name].append(fn(all_predictions, all_targets))
+            if validation_data is not None:
+                scores = evaluate(model, *validation_data, loss=loss, metrics=tuple(metric_fns.values()))
+                for name, value in scores.items():
+                    history[f"val_{name}"].append(value)
+            if scheduler is not None:
+                scheduler.step()
+            bar.set_postfix({k: f"{v[-1]:.4g}" for k, v in history.items()}, refresh=False)
+            if callback is not None:
+                callback(epoch, history)
+    finally:
+        bar.close()
+    return history
+
+
+def evaluate(
+    model: Module,
+    X: Sequence[Sequence[float]],
+    y: Sequence,
+    loss: Loss,
+    metrics: Iterable[str | Metric] = ("accuracy",),
+) -> dict[str, float]:
+    """The loss and metrics of ``model`` on ``(X, y)``, in ``eval()`` mode, recording no graph.
+
+    The model's training mode is restored afterwards.
+    """
+    _check_dataset(X, y, "evaluate")
+    metric_fns = _metric_functions(metrics)
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            predictions = [model(x) for x in X]
+            scores = {"loss": loss(predictions, y).data}
+    finally:
+        model.train(was_training)
+    for name, fn in metric_fns.items():
+        scores[name] = fn(predictions, y)
+    return scores
+
+
+def predict(model: Module, X: Sequence[Sequence[float]]) -> list[float] | list[list[float]]:
+    """The model's outputs for each input as plain floats (a list of floats per input
+    for several outputs), in ``eval()`` mode, recording no graph."""
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            return [_data_of(model(x)) for x in X]
+    finally:
+        model.train(was_training)

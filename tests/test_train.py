@@ -1,0 +1,172 @@
+"""The training loop: ``fit``, ``evaluate``, ``predict``, ``accuracy``."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from autograd import Value
+from nn import MLP, Dropout, Layer, Sequential, data, losses, optim
+from nn.train import TrainingDiverged, accuracy, evaluate, fit, predict
+
+
+def _xor():
+    X, y = data.make_xor(4, noise=0.0)
+    return X, y
+
+
+def test_fit_learns_xor_and_records_the_history():
+    X, y = _xor()
+    model = MLP(2, [8, 1], activation="tanh", seed=0)
+    opt = optim.Adam(model.parameters(), lr=0.05)
+    history = fit(model, X, y, losses.binary_cross_entropy_with_logits, opt, epochs=150, progress=False)
+    assert set(history) == {"loss", "accuracy"}
+    assert len(history["loss"]) == len(history["accuracy"]) == 150
+    assert history["loss"][-1] < 0.1 * history["loss"][0]
+    assert evaluate(model, X, y, losses.binary_cross_entropy_with_logits)["accuracy"] == 1.0
+
+
+def test_the_history_loss_is_the_loss_of_the_epoch():
+    X, y = _xor()
+    model = MLP(2, [3, 1], seed=1)
+    before = evaluate(model, X, y, losses.mse_loss)["loss"]
+    opt = optim.SGD(model.parameters(), lr=0.0)  # no movement: every epoch sees the same loss
+    history = fit(model, X, y, losses.mse_loss, opt, epochs=2, progress=False)
+    assert history["loss"] == [before, before]
+
+
+def test_mini_batches_and_validation_data():
+    X, y = data.make_blobs(60, centers=3, seed=0)
+    (X_train, X_val, y_train, y_val) = data.train_test_split(X, y, test_size=0.25, seed=0)
+    model = MLP(2, [8, 3], seed=0)
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    seen_epochs = []
+    history = fit(
+        model,
+        X_train,
+        y_train,
+        losses.cross_entropy,
+        opt,
+        epochs=5,
+        batch_size=16,
+        validation_data=(X_val, y_val),
+        progress=False,
+        seed=3,
+        callback=lambda epoch, h: seen_epochs.append(epoch),
+    )
+    assert set(history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert all(len(v) == 5 for v in history.values())
+    assert seen_epochs == [1, 2, 3, 4, 5]
+    assert history["val_loss"][-1] == evaluate(model, X_val, y_val, losses.cross_entropy)["loss"]
+
+
+def test_mini_batch_shuffling_is_reproducible_with_a_seed():
+    X, y = data.make_moons(40, seed=2)
+    runs = []
+    for _ in range(2):
+        model = MLP(2, [4, 1], seed=0)
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        fit(
+            model, X, y, losses.binary_cross_entropy_with_logits, opt, 3, batch_size=8, progress=False, seed=7
+        )
+        runs.append(model.state_dict())
+    assert runs[0] == runs[1]
+
+
+def test_scheduler_steps_once_per_epoch():
+    X, y = _xor()
+    model = MLP(2, [2, 1], seed=0)
+    opt = optim.SGD(model.parameters(), lr=1.0)
+    sched = optim.StepLR(opt, step_size=1, gamma=0.5)
+    fit(model, X, y, losses.mse_loss, opt, epochs=3, scheduler=sched, progress=False)
+    assert opt.lr == 0.125
+
+
+def test_a_diverging_loss_stops_training_naming_the_epoch_and_updates_nothing():
+    X, y = _xor()
+    model = MLP(2, [2, 1], seed=0)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    calls = {"n": 0}
+
+    def loss_that_breaks(predictions, targets):
+        calls["n"] += 1
+        value = losses.mse_loss(predictions, targets)
+        return value * math.inf if calls["n"] == 3 else value
+
+    snapshot = {}
+    with pytest.raises(TrainingDiverged, match="epoch 3") as info:
+        fit(
+            model,
+            X,
+            y,
+            loss_that_breaks,
+            opt,
+            epochs=5,
+            progress=False,
+            callback=lambda epoch, h: snapshot.update(model.state_dict()),
+        )
+    assert isinstance(info.value, FloatingPointError)
+    assert model.state_dict() == snapshot  # the weights after epoch 2, untouched by epoch 3
+
+
+def test_progress_bar_can_be_silenced(capsys):
+    X, y = _xor()
+    model = MLP(2, [2, 1], seed=0)
+    fit(model, X, y, losses.mse_loss, optim.SGD(model.parameters(), lr=0.1), 2, progress=False)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+    fit(model, X, y, losses.mse_loss, optim.SGD(model.parameters(), lr=0.1), 2, progress=True)
+    assert "2/2" in capsys.readouterr().err
+
+
+def test_evaluate_and_predict_record_no_graph_and_restore_the_mode():
+    model = Sequential(
+        Layer(2, 4, activation="tanh", seed=0), Dropout(0.5, seed=0), Layer(4, 1, "linear", seed=1)
+    )
+    model.train()
+    X = [[0.1, 0.2], [0.3, -0.4]]
+    outputs = predict(model, X)
+    assert all(type(o) is float for o in outputs)
+    assert outputs == predict(model, X)  # dropout is off in eval mode: deterministic
+    assert model.training
+    scores = evaluate(model, X, [0.0, 1.0], losses.mse_loss, metrics=())
+    assert set(scores) == {"loss"}
+    assert model.training
+
+
+def test_predict_returns_a_list_per_input_for_several_outputs():
+    model = MLP(2, [3], seed=0)
+    outputs = predict(model, [[1.0, 2.0]])
+    assert len(outputs) == 1 and len(outputs[0]) == 3
+
+
+@pytest.mark.parametrize(
+    "predictions, targets, expected",
+    [
+        ([Value(0.3), Value(-2.0), Value(1.0)], [1, -1, -1], 2 / 3),  # signs, labels ±1
+        ([Value(0.3), Value(-2.0), Value(1.0)], [1, 0, 0], 2 / 3),  # logits, labels 0/1
+        ([Value(0.7), Value(0.2), Value(0.4)], [1, 0, 1], 2 / 3),  # probabilities
+        ([[Value(0.1), Value(2.0)], [Value(3.0), Value(1.0)]], [1, 1], 1 / 2),  # argmax
+    ],
+)
+def test_accuracy_reads_the_prediction_shape_and_labels(predictions, targets, expected):
+    assert accuracy(predictions, targets) == pytest.approx(expected)
+
+
+def test_bad_arguments_raise_clear_errors():
+    X, y = _xor()
+    model = MLP(2, [2, 1], seed=0)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="epochs"):
+        fit(model, X, y, losses.mse_loss, opt, epochs=0, progress=False)
+    with pytest.raises(TypeError, match="batch_size"):
+        fit(model, X, y, losses.mse_loss, opt, epochs=1, batch_size=2.5, progress=False)
+    with pytest.raises(ValueError, match="4 inputs but 3 targets"):
+        fit(model, X, y[:3], losses.mse_loss, opt, epochs=1, progress=False)
+    with pytest.raises(ValueError, match="unknown metric"):
+        fit(model, X, y, losses.mse_loss, opt, epochs=1, metrics=("precision",), progress=False)
+    with pytest.raises(TypeError, match="Module"):
+        fit(lambda x: x, X, y, losses.mse_loss, opt, epochs=1, progress=False)
+    with pytest.raises(TypeError, match="optimizer"):
+        fit(model, X, y, losses.mse_loss, "sgd", epochs=1, progress=False)
