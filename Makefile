@@ -31,7 +31,7 @@ $(VENV)/.installed-bench: setup.cfg pyproject.toml | $(BIN)/python
 	touch $@
 
 demo: system-deps $(VENV)/.installed-demo
-	$(BIN)/python -m autograd
+	$(BIN)/python -m nn.demo
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

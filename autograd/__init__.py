@@ -7,14 +7,19 @@
 """
 
 from .check import gradcheck
+from .explain import explain
 from .graph import backward, is_grad_enabled, no_grad, topological_order
 from .value import Value
+from .viz import draw_graph, save_graph
 
 __all__ = [
     "Value",
     "backward",
+    "draw_graph",
+    "explain",
     "gradcheck",
     "is_grad_enabled",
     "no_grad",
+    "save_graph",
     "topological_order",
 ]

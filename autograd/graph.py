@@ -39,31 +39,51 @@ def topological_order(root: Value) -> list[Value]:
                 for parent in node.parents:
                     visit(parent)
                 order.append(node)
+
+    (with the second parent visited before the first, because the stack pops
+    the last one pushed first).
     """
     if not isinstance(root, Value):
         raise TypeError(f"expected a Value, not {type(root).__name__}")
+    return _post_order(root, leaves=True)
+
+
+def _post_order(root: Value, leaves: bool) -> list[Value]:
+    """The walk behind ``topological_order``; ``leaves=False`` leaves the leaves out.
+
+    ``backward`` only needs the nodes that have a backward function, in the
+    same relative order. Never pushing a leaf saves a stack push, a pop and a
+    set insertion per leaf: half the work on a graph like ``sum(x_i * w_i)``,
+    where every product has two leaf parents.
+    """
     order: list[Value] = []
+    if not leaves and root._backward is None:
+        return order
     visited: set[Value] = set()
     stack: list[Value | None] = [root]
     push = stack.append
     pop = stack.pop
+    append = order.append
     while stack:
         node = pop()
         if node is None:  # marker: the node below it has all its parents in `order`
-            order.append(pop())
+            append(pop())
             continue
         if node in visited:
             continue
         visited.add(node)
+        a = node._a
+        if a is None:  # a leaf has no parents: it is finished as soon as it is reached
+            append(node)
+            continue
         push(node)
         push(None)
-        a = node._a
-        if a is not None:
-            if a not in visited:
-                push(a)
-            b = node._b
-            if isinstance(b, Value) and b not in visited:  # _b may hold a constant
-                push(b)
+        if a not in visited and (leaves or a._backward is not None):
+            push(a)
+        b = node._b
+        # _b may hold a constant (a float) instead of a second parent.
+        if b.__class__ is Value and b not in visited and (leaves or b._backward is not None):
+            push(b)
     return order
 
 
@@ -74,16 +94,20 @@ def backward(root: Value) -> None:
     ``.grad``, as in PyTorch, so reset them between optimisation steps
     (``zero_grad``). Every other node's ``.grad`` is set afresh: it holds the
     gradient of this pass only.
+
+    Only the intermediate results are walked (leaves have no backward function
+    to call), in the same relative order as ``topological_order(root)``, so
+    every ``.grad`` receives its contributions in the same order, and the
+    floating-point sums round exactly as the full walk would.
     """
-    order = topological_order(root)
-    for node in order:
-        if node._backward is not None:  # an intermediate result: start from zero
-            node.grad = 0.0
+    if not isinstance(root, Value):
+        raise TypeError(f"expected a Value, not {type(root).__name__}")
+    order = _post_order(root, leaves=False)
+    for node in order:  # intermediate results: start from zero
+        node.grad = 0.0
     root.grad += 1.0  # d(root)/d(root)
     for node in reversed(order):
-        apply_chain_rule = node._backward
-        if apply_chain_rule is not None:
-            apply_chain_rule(node)
+        node._backward(node)  # adds node.grad * d(node)/d(parent) to each parent
 
 
 class no_grad(ContextDecorator):

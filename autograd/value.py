@@ -175,6 +175,16 @@ class Value:
         label = f", label={self.label!r}" if self.label else ""
         return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
 
+    def _repr_svg_(self) -> str | None:
+        """Jupyter shows a value as a picture of its graph (``autograd.viz``).
+
+        ``None`` (so Jupyter falls back to the text repr) for a graph too large
+        to draw or when Graphviz is not installed.
+        """
+        from .viz import notebook_svg
+
+        return notebook_svg(self)
+
     # ---------------------------------------------------- comparison (by data)
     # Equality and hashing stay by identity: nodes are kept in sets and dicts.
     def _other_data(self, other: object) -> float | None:
@@ -304,9 +314,7 @@ class Value:
 
     def log(self) -> Value:
         """``ln a`` (natural logarithm): d/da = 1/a."""
-        if not self.data > 0.0:
-            raise _domain_error("log", f"logarithm of a non-positive number ({self.data!r})")
-        return _node(math.log(self.data), _log_backward, self, None)
+        return _node(_log(self.data), _log_backward, self, None)
 
     # ---------------------------------------------------------- activations
     def tanh(self) -> Value:
@@ -324,13 +332,7 @@ class Value:
         Computed so that ``exp`` never overflows: for ``a ≥ 0`` as
         ``1 / (1 + e⁻ᵃ)``, for ``a < 0`` as ``eᵃ / (1 + eᵃ)``.
         """
-        x = self.data
-        if x >= 0.0:
-            s = 1.0 / (1.0 + math.exp(-x))
-        else:
-            e = math.exp(x)
-            s = e / (1.0 + e)
-        return _node(s, _sigmoid_backward, self, None)
+        return _node(_sigmoid(self.data), _sigmoid_backward, self, None)
 
     def relu(self) -> Value:
         """``max(0, a)``: d/da = 1 if a > 0 else 0 (0 at a = 0, as in PyTorch)."""
@@ -359,6 +361,21 @@ class Value:
         """``cos a``: d/da = -sin a."""
         _check_finite("cos", self.data)
         return _node(math.cos(self.data), _cos_backward, self, None)
+
+
+def _log(x: float) -> float:
+    """``ln x`` for ``x > 0``; a ``ValueError`` naming the number otherwise (NaN included)."""
+    if not x > 0.0:
+        raise _domain_error("log", f"logarithm of a non-positive number ({x!r})")
+    return math.log(x)
+
+
+def _sigmoid(x: float) -> float:
+    """``1 / (1 + e⁻ˣ)``, evaluated so that ``exp`` only ever sees ``-|x|`` and cannot overflow."""
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
 
 
 def _check_finite(op: str, x: float) -> None:

@@ -1,0 +1,387 @@
+"""``autograd.viz``: Graphviz pictures of computation graphs, and ``Value``'s notebook display."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from autograd import Value, topological_order, viz
+from autograd.explain import format_number, node_names
+from autograd.viz import GraphvizNotFoundError, draw_graph, grad_color, save_graph
+from nn import MLP, Neuron
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def neuron() -> Value:
+    """o = tanh(x1*w1 + x2*w2 + b), micrograd's example, after backward()."""
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    n = x1 * w1 + x2 * w2 + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    o.backward()
+    return o
+
+
+def svg_texts(svg: str | bytes) -> list[str]:
+    """Every text drawn in an SVG (parsing it checks it is well-formed XML)."""
+    root = ET.fromstring(svg)
+    return [t.text for t in root.iter(f"{SVG}text") if t.text]
+
+
+def memberships(source: str) -> dict[str, list[str]]:
+    """Node id -> the clusters its declaration sits in, outermost first (from the DOT source)."""
+    stack: list[str | None] = []
+    where: dict[str, list[str]] = {}
+    for line in source.splitlines():
+        line = line.strip()
+        if line.endswith("{"):
+            opened = re.match(r"subgraph (\w+)", line)
+            stack.append(opened.group(1) if opened else None)
+        elif line == "}":
+            stack.pop()
+        else:
+            node = re.match(r"(n\d+|op\d+) \[", line)
+            if node and node.group(1) not in where:
+                where[node.group(1)] = [s for s in stack if s and s.startswith("cluster_")]
+    return where
+
+
+def no_graphviz(monkeypatch, tmp_path):
+    """Simulate a machine without Graphviz: an empty PATH."""
+    empty = tmp_path / "empty_bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+
+
+# ------------------------------------------------------------ content
+def test_dot_source_shows_every_label_data_and_grad():
+    o = neuron()
+    source = draw_graph(o).source
+    for label in ("x1", "x2", "w1", "w2", "b", "n", "o"):
+        assert re.search(rf"\{{{label} \| data ", source), label
+    # four significant digits, as a person would write them
+    for text in ("data 0.8814", "grad 0.5", "data 0.7071", "grad 1", "data 6.881", "grad -1.5", "data -3"):
+        assert text in source
+    for node in topological_order(o):
+        assert f"data {format_number(node.data)}" in source
+        assert f"grad {format_number(node.grad)}" in source
+
+
+def test_unlabelled_nodes_get_the_names_explain_uses():
+    o = neuron()
+    names = node_names(topological_order(o))
+    source = draw_graph(o).source
+    unlabelled = [n for n in topological_order(o) if not n.label]
+    assert len(unlabelled) == 3
+    for node in unlabelled:
+        assert f"{{{names[node]} | data" in source
+
+
+def test_one_op_node_per_operation_and_edges_follow_the_data():
+    x, y = Value(3.0, label="x"), Value(4.0, label="y")
+    z = x * y
+    z.label = "z"
+    source = draw_graph(z).source
+    order = topological_order(z)
+    i = {node: k for k, node in enumerate(order)}
+    assert re.search(rf"op{i[z]} \[label=\"\*\"", source)
+    assert f"n{i[x]} -> op{i[z]}" in source
+    assert f"n{i[y]} -> op{i[z]}" in source
+    assert f"op{i[z]} -> n{i[z]}" in source
+    assert source.count("->") == 3
+
+
+def test_constants_are_shown_on_the_operation():
+    x = Value(3.0, label="x")
+    y = (x * 2.0) ** 3 + (2.0 - x) + 0.5 / x
+    source = draw_graph(y).source
+    for label in ("* 2", "** 3", "2 -", "0.5 /"):
+        assert f'label="{label}"' in source, label
+
+
+def test_x_times_x_draws_two_edges_and_order_matters_for_division():
+    x = Value(3.0, label="x")
+    y = Value(2.0, label="y")
+    z = x * x + x / y
+    source = draw_graph(z).source
+    order = topological_order(z)
+    i = {node: k for k, node in enumerate(order)}
+    square = z._a
+    assert source.count(f"n{i[x]} -> op{i[square]}") == 2
+    division = z._b
+    assert re.search(rf"n{i[x]} -> op{i[division]} \[.*label=a", source)
+    assert re.search(rf"n{i[y]} -> op{i[division]} \[.*label=b", source)
+
+
+def test_svg_is_valid_xml_and_shows_the_numbers():
+    o = neuron()
+    texts = svg_texts(draw_graph(o).pipe(format="svg"))
+    for text in ("x1", "w1", "o", "data 0.7071", "grad 0.5", "data 6.881", "grad -1.5", "tanh"):
+        assert text in texts, text
+
+
+def test_record_special_characters_in_labels_are_escaped():
+    x = Value(1.0, label='a|b{c}<d>"e')
+    y = x * 2.0
+    y.backward()
+    texts = svg_texts(draw_graph(y).pipe(format="svg"))
+    assert 'a|b{c}<d>"e' in texts
+
+
+def test_show_grad_false_hides_gradients_and_colours():
+    source = draw_graph(neuron(), show_grad=False).source
+    assert "| grad " not in source and "fillcolor" not in source
+    assert "data 0.7071" in source
+
+
+def test_rankdir_tb_lays_records_out_horizontally():
+    source = draw_graph(neuron(), rankdir="TB").source
+    assert "rankdir=TB" in source
+    assert 'label="o | data 0.7071 | grad 1"' in source
+
+
+# ------------------------------------------------------------ colours
+def test_colours_separate_vanishing_exploding_zero_and_nan():
+    colours = {g: grad_color(g) for g in (1e-9, 1e-6, 1e-3, 1.0, 1e2, 1e5, 0.0)}
+    assert colours[1e-9] == colours[1e-6]  # clipped at the ends of the scale
+    assert colours[1e2] == colours[1e5]
+    nan = grad_color(float("nan"))
+    assert len({colours[g] for g in (1e-6, 1e-3, 1.0, 1e2, 0.0)} | {nan}) == 6
+    assert grad_color(float("inf")) == grad_color(float("-inf")) == nan
+    assert grad_color(-1e-3) == colours[1e-3]  # by size, not sign
+
+    def brightness(colour: str) -> float:
+        return sum(int(colour[k : k + 2], 16) for k in (1, 3, 5))
+
+    # viridis: brightness rises with |grad|, so the order survives greyscale printing
+    ladder = [brightness(grad_color(10.0**e)) for e in range(viz.LOW, viz.HIGH + 1)]
+    assert ladder == sorted(ladder) and ladder[0] < ladder[-1] / 2
+
+
+def test_text_stays_readable_on_every_fill():
+    assert viz._text_color(grad_color(1e-6)) == "white"
+    assert viz._text_color(grad_color(1e2)) == "black"
+    assert viz._text_color(grad_color(0.0)) == "black"
+
+
+def test_nodes_are_filled_by_their_gradient_and_the_legend_explains_it():
+    x = Value(2.0, label="x")
+    y = (x * 1e-7) * 1e9
+    y.backward()
+    source = draw_graph(y).source
+    order = topological_order(y)
+    i = {node: k for k, node in enumerate(order)}
+    small = y._a  # d(y)/d(small) = 1e9: exploding; d(y)/d(x) = 100
+    assert re.search(rf'n{i[small]} \[.*fillcolor="{grad_color(1e9)}"', source)
+    assert re.search(rf'n{i[y]} \[.*fillcolor="{grad_color(1.0)}"', source)
+    assert "|grad|" in source and "1e-6" in source and "1e+2" in source and "nan, inf" in source
+    assert "square box: input" in source
+
+
+def test_leaves_and_results_have_different_shapes():
+    o = neuron()
+    source = draw_graph(o).source
+    order = topological_order(o)
+    for k, node in enumerate(order):
+        shape = "record" if node.is_leaf else "Mrecord"
+        assert re.search(rf"\tn{k} \[.*shape={shape}\b", source), node
+
+
+# ------------------------------------------------------------ modules
+def mlp_loss(**kwargs):
+    model = MLP(2, [3, 1], activation="tanh", seed=0, **kwargs)
+    xs = [Value(0.5, label="x0"), Value(-1.0, label="x1")]
+    loss = (model(xs) - 1.0) ** 2
+    loss.label = "loss"
+    loss.backward()
+    return model, xs, loss
+
+
+def test_model_clusters_layers_and_neurons():
+    model, xs, loss = mlp_loss()
+    source = draw_graph(loss, model=model).source
+    for i, width in ((0, 3), (1, 1)):
+        assert f"subgraph cluster_layers_{i} {{" in source
+        assert f'label="layers.{i}"' in source
+        for j in range(width):
+            assert f"subgraph cluster_layers_{i}_neurons_{j} {{" in source
+    where = memberships(source)
+    order = topological_order(loss)
+    i = {node: k for k, node in enumerate(order)}
+    names = dict(model.named_parameters())
+    for name, p in names.items():
+        owner = "cluster_" + "_".join(name.split(".")[:4])
+        assert where[f"n{i[p]}"] == ["cluster_layers_" + name.split(".")[1], owner], name
+        assert f'tooltip="{name}"' in source
+    # each hidden neuron's activation sits in its own neuron's cluster
+    for node in order:
+        if node.op == "tanh":
+            product = node._a._b  # ((b + w0*x0) + w1*x1).tanh(): w1*x1
+            (name,) = [n for n, p in names.items() if p in product.parents]
+            assert where[f"n{i[node]}"][-1] == "cluster_" + "_".join(name.split(".")[:4])
+    # the inputs and the loss stay outside
+    for node in (*xs, loss, loss._a):
+        assert where[f"n{i[node]}"] == []
+    # the output neuron's products h * w belong to the output neuron (through w)
+    out_neuron = "cluster_layers_1_neurons_0"
+    products = [n for n in order if n.op == "*" and any(p in names.values() for p in n.parents)]
+    assert sum(where[f"n{i[n]}"][-1:] == [out_neuron] for n in products) == 3
+
+
+def test_model_parameters_are_labelled_and_drawn_thick():
+    model, _, loss = mlp_loss()
+    source = draw_graph(loss, model=model).source
+    assert source.count("penwidth=3") == len(model.parameters())
+    assert "thick border: parameter" in source
+    assert "{w.0 | data" in source and "{b | data" in source
+
+
+def test_a_neuron_model_is_one_cluster_named_after_its_class():
+    neuron_model = Neuron(2, activation="relu", seed=1)
+    out = neuron_model([1.0, -2.0])
+    out.backward()
+    source = draw_graph(out, model=neuron_model).source
+    assert "subgraph cluster_model {" in source and re.search(r'label="?Neuron"?', source)
+    where = memberships(source)
+    assert all(clusters == ["cluster_model"] for node, clusters in where.items() if node.startswith("n"))
+
+
+def test_many_neurons_are_drawn_as_one_layer_cluster(monkeypatch):
+    monkeypatch.setattr(viz, "MAX_SUBCLUSTERS", 2)
+    model, _, loss = mlp_loss()
+    source = draw_graph(loss, model=model).source
+    assert "cluster_layers_0 {" in source and "cluster_layers_0_neurons" not in source
+    assert "cluster_layers_1_neurons_0 {" in source  # one neuron: small enough
+
+
+def test_a_few_hundred_nodes_draw_quickly():
+    model = MLP(4, [10, 10, 1], seed=0)
+    loss = model([0.1, 0.2, 0.3, 0.4]) ** 2
+    loss.backward()
+    n = len(topological_order(loss))
+    assert 250 < n < 500
+    start = time.perf_counter()
+    draw_graph(loss, model=model)
+    assert time.perf_counter() - start < 1.0
+
+
+# ------------------------------------------------------------ errors and sizes
+def chain(length: int) -> Value:
+    x = Value(0.5, label="x")
+    for _ in range(length):
+        x = x * 1.01
+    return x
+
+
+def test_too_many_nodes_raises_with_the_count_and_a_way_out(tmp_path):
+    root = chain(30)
+    with pytest.raises(ValueError, match=r"31 Value nodes.*max_nodes=10.*smaller.*raise max_nodes"):
+        draw_graph(root, max_nodes=10)
+    with pytest.raises(ValueError, match="31 Value nodes"):
+        save_graph(root, tmp_path / "big.svg", max_nodes=10)
+    assert list(tmp_path.iterdir()) == []
+    assert "n30" in draw_graph(root, max_nodes=31).source
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"rankdir": "XY"}, ValueError, "rankdir"),
+        ({"max_nodes": 0}, ValueError, "max_nodes"),
+        ({"max_nodes": 2.5}, ValueError, "max_nodes"),
+        ({"model": object()}, TypeError, "named_parameters"),
+    ],
+)
+def test_bad_arguments_raise_clear_errors(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        draw_graph(neuron(), **kwargs)
+
+
+def test_draw_graph_needs_a_value():
+    with pytest.raises(TypeError, match="Value"):
+        draw_graph(3.0)
+
+
+# ------------------------------------------------------------ files
+@pytest.mark.parametrize(
+    "suffix, check",
+    [
+        (".svg", lambda data: "data 0.7071" in svg_texts(data)),
+        (".png", lambda data: data.startswith(b"\x89PNG\r\n\x1a\n")),
+        (".pdf", lambda data: data.startswith(b"%PDF")),
+        (".dot", lambda data: data.startswith(b"digraph") and b"data 0.7071" in data),
+    ],
+)
+def test_save_graph_writes_each_format(tmp_path, suffix, check):
+    path = save_graph(neuron(), tmp_path / f"neuron{suffix}", rankdir="TB")
+    assert path == tmp_path / f"neuron{suffix}"
+    assert check(path.read_bytes())
+    assert os.listdir(tmp_path) == [path.name]  # no temporary file left behind
+    mode = path.stat().st_mode & 0o777
+    assert mode & 0o644 == 0o644 or mode & 0o600 == 0o600
+
+
+def test_save_graph_replaces_an_existing_file(tmp_path):
+    path = tmp_path / "g.dot"
+    path.write_text("old")
+    save_graph(neuron(), str(path))
+    assert path.read_text().startswith("digraph")
+
+
+def test_unknown_suffix_lists_the_supported_ones(tmp_path):
+    with pytest.raises(ValueError, match=r"\.svg, \.png, \.pdf, \.dot"):
+        save_graph(neuron(), tmp_path / "graph.jpg")
+    with pytest.raises(TypeError, match="path"):
+        save_graph(neuron(), 42)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_without_graphviz_pictures_fail_helpfully_and_dot_still_works(monkeypatch, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    no_graphviz(monkeypatch, tmp_path)
+    for suffix in (".svg", ".png", ".pdf"):
+        with pytest.raises(GraphvizNotFoundError, match=r"apt-get install graphviz.*brew install graphviz"):
+            save_graph(neuron(), out / f"g{suffix}")
+    assert list(out.iterdir()) == []
+    assert issubclass(GraphvizNotFoundError, RuntimeError)
+    save_graph(neuron(), out / "g.dot")
+    assert [p.name for p in out.iterdir()] == ["g.dot"]
+
+
+def test_dot_vanishing_while_rendering_leaves_no_file(monkeypatch, tmp_path):
+    """``shutil.which`` found ``dot`` but running it fails: the same error, still no file."""
+    out = tmp_path / "out"
+    out.mkdir()
+    no_graphviz(monkeypatch, tmp_path)
+    monkeypatch.setattr(viz.shutil, "which", lambda name: "/usr/bin/dot")
+    with pytest.raises(GraphvizNotFoundError, match="install Graphviz"):
+        save_graph(neuron(), out / "g.png")
+    assert list(out.iterdir()) == []
+
+
+# ------------------------------------------------------------ notebooks
+def test_a_small_value_shows_as_an_svg_picture():
+    svg = neuron()._repr_svg_()
+    assert svg is not None and "<svg" in svg
+    assert "data 0.7071" in svg_texts(svg)
+
+
+def test_a_large_graph_falls_back_to_text(monkeypatch):
+    monkeypatch.setattr(viz, "NOTEBOOK_MAX_NODES", 20)
+    assert chain(25)._repr_svg_() is None
+    assert chain(10)._repr_svg_() is not None
+    assert repr(chain(25)).startswith("Value(data=")
+
+
+def test_without_graphviz_a_value_shows_as_text(monkeypatch, tmp_path):
+    no_graphviz(monkeypatch, tmp_path)
+    assert neuron()._repr_svg_() is None
