@@ -33,6 +33,10 @@ $(VENV)/.installed-bench: setup.cfg pyproject.toml | $(BIN)/python
 demo: system-deps $(VENV)/.installed-demo
 	$(BIN)/python -m nn.demo
 
+# Benchmarks against micrograd and hand-written floats; writes benchmarks/RESULTS.md.
+bench: $(VENV)/.installed-bench
+	$(BIN)/python -m benchmarks
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 

@@ -7,6 +7,7 @@
 """
 
 from .check import gradcheck
+from .compile import compile_graph
 from .explain import explain
 from .graph import backward, is_grad_enabled, no_grad, topological_order
 from .value import Value
@@ -15,6 +16,7 @@ from .viz import draw_graph, save_graph
 __all__ = [
     "Value",
     "backward",
+    "compile_graph",
     "draw_graph",
     "explain",
     "gradcheck",

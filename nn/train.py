@@ -100,15 +100,68 @@ def _check_dataset(X: Sequence, y: Sequence, what: str) -> None:
         raise ValueError(f"{what}: the data set is empty")
 
 
-def _check_finite(loss: Value, epoch: int, step: int) -> None:
-    if not isinstance(loss, Value):
-        raise TypeError(f"the loss function must return a Value, not {type(loss).__name__}")
-    if not math.isfinite(loss.data):
+def _check_finite(loss: float, epoch: int, step: int) -> None:
+    if not math.isfinite(loss):
         raise TrainingDiverged(
-            f"the loss became {loss.data} at epoch {epoch} (step {step} of the epoch); "
+            f"the loss became {loss} at epoch {epoch} (step {step} of the epoch); "
             "the weights were not updated with it. Try a smaller learning rate, "
             "gradient clipping, or different initial weights."
         )
+
+
+def _loss_value(loss: Loss, predictions: list[Prediction], targets: list) -> Value:
+    value = loss(predictions, targets)
+    if not isinstance(value, Value):
+        raise TypeError(f"the loss function must return a Value, not {type(value).__name__}")
+    return value
+
+
+class _InterpretedSteps:
+    """Forward and backward with ``Value``\\ s: the graph is built anew for every batch."""
+
+    def __init__(self, model: Module, loss: Loss) -> None:
+        self.model, self.loss = model, loss
+
+    def __call__(self, xb: list, yb: list, key: tuple[int, ...]) -> tuple[list[Prediction], float]:
+        predictions = [self.model(x) for x in xb]
+        value = _loss_value(self.loss, predictions, yb)
+        if math.isfinite(value.data):
+            value.backward()
+        return predictions, value.data
+
+
+class _CompiledSteps(_InterpretedSteps):
+    """Each batch's graph is built once, compiled (``autograd.compile_graph``), then replayed.
+
+    A replay recomputes the same operations on the parameters' new values, so
+    it is only right when nothing else changes: the batches must be the same
+    samples every epoch (``fit`` fixes them) and the model must make no
+    random or data-dependent choices in Python (no active ``Dropout``).
+    """
+
+    def __init__(self, model: Module, loss: Loss) -> None:
+        super().__init__(model, loss)
+        self.compiled: dict[tuple[int, ...], tuple[Callable[[], float], list[Prediction]]] = {}
+
+    def __call__(self, xb: list, yb: list, key: tuple[int, ...]) -> tuple[list[Prediction], float]:
+        from autograd import compile_graph
+
+        entry = self.compiled.get(key)
+        if entry is None:
+            predictions = [self.model(x) for x in xb]
+            value = _loss_value(self.loss, predictions, yb)
+            if not math.isfinite(value.data):
+                return predictions, value.data
+            # write_back: the predictions are inner nodes, and the metrics read them.
+            entry = self.compiled[key] = (compile_graph(value, write_back=True), predictions)
+        replay, predictions = entry
+        return predictions, replay()
+
+
+def _has_active_dropout(model: Module) -> bool:
+    from .layers import Dropout
+
+    return any(isinstance(m, Dropout) and m.p > 0 for m in model.modules())
 
 
 def _progress_bar(epochs: int, enabled: bool):
@@ -132,6 +185,7 @@ def fit(
     scheduler: LRScheduler | None = None,
     seed: int | None = None,
     callback: Callable[[int, dict[str, list[float]]], None] | None = None,
+    compile: bool = False,
 ) -> dict[str, list[float]]:
     """Train ``model`` on ``(X, y)`` for ``epochs`` passes; return the history.
 
@@ -139,6 +193,12 @@ def fit(
     batch), e.g. ``nn.losses.mse_loss``. ``batch_size=None`` trains full-batch.
     ``scheduler.step()`` (if given) runs after each epoch; ``seed`` fixes the
     mini-batch shuffling; ``callback(epoch, history)`` runs after each epoch.
+
+    ``compile=True`` builds each batch's graph once and then replays it
+    (``autograd.compile_graph``), which is several times faster. The batches
+    are then fixed: shuffled once, the same samples every epoch (only their
+    order changes). Not allowed with an active ``Dropout`` (its random mask
+    would be frozen into the replay).
 
     The history maps ``"loss"`` and each metric name (and ``"val_loss"``,
     ``"val_<metric>"`` with validation data) to one number per epoch.
@@ -157,6 +217,9 @@ def fit(
     if validation_data is not None:
         _check_dataset(*validation_data, "validation_data")
     metric_fns = _metric_functions(metrics)
+    if compile and _has_active_dropout(model):
+        raise ValueError("compile=True replays one recorded graph, which would freeze Dropout's random mask")
+    run = _CompiledSteps(model, loss) if compile else _InterpretedSteps(model, loss)
 
     history: dict[str, list[float]] = {"loss": [], **{name: [] for name in metric_fns}}
     if validation_data is not None:
@@ -164,25 +227,29 @@ def fit(
         history.update({f"val_{name}": [] for name in metric_fns})
 
     shuffle_rng = random.Random(seed)
+    samples = list(range(len(X)))
+    fixed_batches = [samples] if batch_size is None else None
+    if compile and fixed_batches is None:
+        fixed_batches = [b for b, _ in batches(samples, samples, batch_size, rng=shuffle_rng)]
     bar = _progress_bar(epochs, progress)
     try:
         for epoch in bar:
             model.train()
-            if batch_size is None:
-                epoch_batches = [(list(X), list(y))]
+            if fixed_batches is None:  # new mini-batches every epoch
+                epoch_batches = [b for b, _ in batches(samples, samples, batch_size, rng=shuffle_rng)]
             else:
-                epoch_batches = batches(X, y, batch_size, shuffle=True, rng=shuffle_rng)
+                epoch_batches = list(fixed_batches)
+                shuffle_rng.shuffle(epoch_batches)
             total_loss, seen = 0.0, 0
             all_predictions: list[Prediction] = []
             all_targets: list = []
-            for step, (xb, yb) in enumerate(epoch_batches, start=1):
+            for step, indices in enumerate(epoch_batches, start=1):
+                xb, yb = [X[i] for i in indices], [y[i] for i in indices]
                 optimizer.zero_grad()
-                predictions = [model(x) for x in xb]
-                batch_loss = loss(predictions, yb)
+                predictions, batch_loss = run(xb, yb, tuple(indices))
                 _check_finite(batch_loss, epoch, step)
-                batch_loss.backward()
                 optimizer.step()
-                total_loss += batch_loss.data * len(xb)
+                total_loss += batch_loss * len(xb)
                 seen += len(xb)
                 all_predictions.extend(predictions)
                 all_targets.extend(yb)

@@ -170,3 +170,40 @@ def test_bad_arguments_raise_clear_errors():
         fit(lambda x: x, X, y, losses.mse_loss, opt, epochs=1, progress=False)
     with pytest.raises(TypeError, match="optimizer"):
         fit(model, X, y, losses.mse_loss, "sgd", epochs=1, progress=False)
+
+
+def test_compiled_training_follows_the_interpreted_trajectory():
+    X, y = data.make_moons(30, seed=0, labels="pm1")
+    states, histories = [], []
+    for compile_ in (False, True):
+        model = MLP(2, [6, 6, 1], seed=0)
+        params = model.parameters()
+        opt = optim.SGD(params, lr=0.3, momentum=0.9)
+
+        def loss(p, t, params=params):
+            return losses.hinge_loss(p, t) + 1e-4 * sum(w * w for w in params)
+
+        histories.append(fit(model, X, y, loss, opt, epochs=15, progress=False, compile=compile_))
+        states.append(model.state_dict())
+    for name, value in states[0].items():
+        assert states[1][name] == pytest.approx(value, rel=1e-10, abs=1e-12)
+    assert histories[1]["loss"] == pytest.approx(histories[0]["loss"], rel=1e-10)
+    assert histories[1]["accuracy"] == histories[0]["accuracy"]
+
+
+def test_compiled_training_with_fixed_mini_batches():
+    X, y = data.make_blobs(40, centers=3, seed=1)
+    model = MLP(2, [8, 3], seed=0)
+    opt = optim.Adam(model.parameters(), lr=0.05)
+    history = fit(
+        model, X, y, losses.cross_entropy, opt, 20, batch_size=16, progress=False, compile=True, seed=0
+    )
+    assert history["loss"][-1] < 0.5 * history["loss"][0]
+    assert history["accuracy"][-1] >= 0.9
+
+
+def test_compile_refuses_active_dropout():
+    model = Sequential(Layer(2, 4, seed=0), Dropout(0.5), Layer(4, 1, "linear", seed=0))
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="Dropout"):
+        fit(model, [[0.0, 1.0]], [1.0], losses.mse_loss, opt, 1, progress=False, compile=True)

@@ -1,0 +1,335 @@
+"""``compile_graph``: a replayed graph gives what a fresh interpreted pass gives.
+
+The central test is a property: build a random expression graph, compile it,
+give the leaves new numbers, replay; then build the same expression afresh
+from the new numbers with ``Value``\\ s and run ``backward()``. Output, every
+leaf gradient (accumulated onto a non-zero start) and, with
+``write_back=True``, every intermediate ``.data``/``.grad`` must be equal
+(the engine's own arithmetic, so equal exactly, which is stronger than the
+1e-12 asked for), or both must raise the same kind of error.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from autograd import Value, no_grad
+from autograd import value as value_module
+from autograd.compile import _RULES, CompiledGraph, compile_graph
+
+# Operations on nodes, with raw domains: log/sqrt of negatives, division by
+# zero, negative bases and overflow can all happen, at build or at replay.
+UNARY = {
+    "neg": lambda a: -a,
+    "add_c": lambda a: a + 0.75,
+    "radd_c": lambda a: 0.75 + a,
+    "sub_c": lambda a: a - 1.5,
+    "rsub_c": lambda a: 2.0 - a,
+    "mul_c": lambda a: a * -1.25,
+    "div_c": lambda a: a / 3.0,
+    "rdiv_c": lambda a: 1.0 / a,
+    "pow_int": lambda a: a**3,
+    "pow_frac": lambda a: a**1.5,
+    "pow_neg": lambda a: a**-2.0,
+    "pow_zero": lambda a: a**0.0,
+    "rpow": lambda a: 1.5**a,
+    "rpow_neg_base": lambda a: (-2.0) ** a,
+    "rpow_zero_base": lambda a: 0.0**a,
+    "sqrt": lambda a: a.sqrt(),
+    "exp": lambda a: a.exp(),
+    "log": lambda a: a.log(),
+    "tanh": lambda a: a.tanh(),
+    "sigmoid": lambda a: a.sigmoid(),
+    "relu": lambda a: a.relu(),
+    "leaky_relu": lambda a: a.leaky_relu(0.1),
+    "abs": lambda a: abs(a),
+    "sin": lambda a: a.sin(),
+    "cos": lambda a: a.cos(),
+}
+BINARY = {
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b,
+    "pow": lambda a, b: a**b,
+}
+
+numbers = st.one_of(
+    st.floats(-3.0, 3.0, allow_nan=False),
+    st.sampled_from([0.0, -0.0, 1.0, -1.0, 2.0, 0.5]),  # the edges: kinks, zeros, integer powers
+)
+steps = st.one_of(
+    st.tuples(st.sampled_from(sorted(UNARY)), st.integers(0, 10**6)),
+    st.tuples(st.sampled_from(sorted(BINARY)), st.integers(0, 10**6), st.integers(0, 10**6)),
+)
+
+
+def run(program: list[tuple], leaves: list[Value]) -> list[Value]:
+    """All nodes of ``program`` applied to ``leaves`` (operands index the nodes made so far).
+
+    The last node is the sum of all the others, so that every node is in its graph.
+    """
+    nodes = list(leaves)
+    for name, *operands in program:
+        args = [nodes[i % len(nodes)] for i in operands]
+        nodes.append((UNARY.get(name) or BINARY[name])(*args))
+    total = nodes[0]
+    for node in nodes[1:]:
+        total = total + node
+    return [*nodes, total]
+
+
+def valid_prefix(program: list[tuple], data: list[float]) -> list[tuple]:
+    """The steps of ``program`` that can be built from ``data`` (a step that raises is dropped)."""
+    kept: list[tuple] = []
+    for step in program:
+        try:
+            run([*kept, step], [Value(x) for x in data])
+        except (ArithmeticError, ValueError):
+            continue
+        kept.append(step)
+    return kept
+
+
+def same(x: float, y: float) -> bool:
+    return x == y or (math.isnan(x) and math.isnan(y))
+
+
+def interpreted(
+    program: list[tuple], data: list[float], start: list[float]
+) -> tuple[list[Value], list[Value]]:
+    """A fresh graph from ``data``, leaves' grads set to ``start``, backpropagated."""
+    leaves = [Value(x) for x in data]
+    nodes = run(program, leaves)
+    for leaf, g in zip(leaves, start, strict=True):
+        leaf.grad = g
+    nodes[-1].backward()
+    return leaves, nodes
+
+
+@given(
+    data=st.lists(numbers, min_size=1, max_size=4),
+    new=st.lists(numbers, min_size=4, max_size=4),
+    start=st.lists(st.floats(-2.0, 2.0), min_size=4, max_size=4),
+    program=st.lists(steps, min_size=1, max_size=14),
+    write_back=st.booleans(),
+)
+def test_replay_equals_a_fresh_interpreted_pass(data, new, start, program, write_back):
+    n = len(data)
+    new, start = new[:n], start[:n]
+    program = valid_prefix(program, data)
+    leaves = [Value(x) for x in data]
+    nodes = run(program, leaves)
+    step = compile_graph(nodes[-1], write_back=write_back)
+
+    for leaf, x, g in zip(leaves, new, start, strict=True):
+        leaf.data, leaf.grad = x, g
+    before = [(v.data, v.grad) for v in nodes]
+    try:
+        fresh_leaves, fresh_nodes = interpreted(program, new, start)
+    except (ArithmeticError, ValueError):
+        # Not necessarily the same error: when several operations fail, the replay (in
+        # topological order) may meet another one first than rebuilding (in program order).
+        with pytest.raises((ArithmeticError, ValueError)):
+            step()
+        assert [(v.data, v.grad) for v in nodes] == before  # a failed replay changes nothing
+        return
+
+    result = step()
+    assert same(result, fresh_nodes[-1].data)
+    assert same(nodes[-1].data, fresh_nodes[-1].data) and same(nodes[-1].grad, fresh_nodes[-1].grad)
+    for leaf, fresh in zip(leaves, fresh_leaves, strict=True):
+        assert same(leaf.grad, fresh.grad), (leaf.grad, fresh.grad, step.source)
+    if write_back:
+        for node, fresh in zip(nodes, fresh_nodes, strict=True):
+            assert same(node.data, fresh.data) and same(node.grad, fresh.grad)
+
+    # Replaying again accumulates once more into the leaves, as a second backward() does.
+    fresh_nodes[-1].backward()
+    step()
+    for leaf, fresh in zip(leaves, fresh_leaves, strict=True):
+        assert same(leaf.grad, fresh.grad)
+
+
+def test_docstring_example_and_repr():
+    x = Value(3.0)
+    y = x * x + 2 * x
+    step = compile_graph(y)
+    x.data = 1.0
+    assert step() == 3.0 and x.grad == 4.0
+    assert y.data == 3.0 and y.grad == 1.0  # the output is written back
+    assert isinstance(step, CompiledGraph)
+    assert "4 nodes" in repr(step) and "1 leaves" in repr(step)
+    assert step.compile_seconds > 0
+
+
+def test_branches_inside_operations_are_reevaluated():
+    x = Value(2.0)
+    y = x.relu() * 3.0 + abs(x) + x.leaky_relu(0.5)
+    step = compile_graph(y)
+    x.data, x.grad = -2.0, 0.0
+    assert step() == 0.0 + 2.0 - 1.0
+    assert x.grad == 0.0 - 1.0 + 0.5  # relu' = 0, |x|' = -1, leaky' = 0.5
+
+
+def test_python_control_flow_is_not_captured():
+    """Like torch.jit.trace: the branch taken while recording is the one replayed."""
+    x = Value(2.0)
+    y = x * 10.0 if x.data > 0 else x * -10.0
+    step = compile_graph(y)
+    x.data = -1.0
+    assert step() == -10.0  # the recorded branch, not x * -10.0 = 10.0
+
+
+def test_write_back_off_leaves_intermediate_nodes_alone():
+    x = Value(1.0)
+    h = x * 2.0
+    y = h * h
+    step = compile_graph(y)
+    x.data = 3.0
+    step()
+    assert (y.data, y.grad) == (36.0, 1.0)
+    assert h.data == 2.0 and h.grad == 0.0  # still the recording pass's numbers
+    compile_graph(y, write_back=True)()
+    assert (h.data, h.grad) == (6.0, 12.0)
+
+
+def test_matches_pytorch_for_a_neuron():
+    ws = [Value(w) for w in (0.5, -1.5, 2.0)]
+    xs = [Value(v) for v in (1.0, 2.0, -0.5)]
+    b = Value(0.1)
+    out = sum((w * x for w, x in zip(ws, xs, strict=True)), b).tanh() ** 2
+    step = compile_graph(out)
+    new_w, new_x = (0.3, 0.2, -0.7), (2.0, -1.0, 0.25)
+    for w, v in zip(ws, new_w, strict=True):
+        w.data = v
+    for x, v in zip(xs, new_x, strict=True):
+        x.data = v
+    result = step()
+    tw = torch.tensor(new_w, dtype=torch.float64, requires_grad=True)
+    tx = torch.tensor(new_x, dtype=torch.float64, requires_grad=True)
+    tb = torch.tensor(0.1, dtype=torch.float64, requires_grad=True)
+    tout = torch.tanh((tw * tx).sum() + tb) ** 2
+    tout.backward()
+    assert result == pytest.approx(tout.item(), rel=1e-12)
+    assert [w.grad for w in ws] == pytest.approx(tw.grad.tolist(), rel=1e-12)
+    assert [x.grad for x in xs] == pytest.approx(tx.grad.tolist(), rel=1e-12)
+    assert b.grad == pytest.approx(tb.grad.item(), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("build", "bad", "error", "words"),
+    [
+        (lambda x: x.log(), -1.0, ValueError, "logarithm"),
+        (lambda x: x.log(), math.nan, ValueError, "logarithm"),
+        (lambda x: 1.0 / x, 0.0, ZeroDivisionError, "replaying line"),
+        (lambda x: x / (x - 1.0), 1.0, ZeroDivisionError, "replaying line"),
+        (lambda x: x.sqrt(), -4.0, ValueError, "replaying line"),
+        (lambda x: x.exp(), 1000.0, OverflowError, "replaying line"),
+        (lambda x: x**0.5, -1.0, ValueError, "negative base"),
+        (lambda x: x.sin(), math.inf, ValueError, "replaying line"),
+    ],
+)
+def test_domain_errors_at_replay_raise_the_engines_kind_and_change_nothing(build, bad, error, words):
+    x = Value(2.0)
+    y = build(x)
+    step = compile_graph(y)
+    x.data = bad
+    with pytest.raises(error) as info:
+        step()
+    assert words in str(info.value)
+    with pytest.raises(error):  # the interpreted engine agrees on the kind of error
+        build(Value(bad))
+    assert x.grad == 0.0 and y.grad == 0.0 and y.data == build(Value(2.0)).data
+
+
+def test_source_is_readable_with_labels():
+    x, w = Value(2.0, label="x"), Value(-3.0, label="w")
+    n = x * w
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    source = compile_graph(o).source
+    assert "n = x * w" in source
+    assert "o = math.tanh(n)" in source
+    assert "grad_o = 1.0" in source
+    assert "grad_n = grad_o * ((1.0 - o) * (1.0 + o))" in source  # the tanh rule, unrolled
+    assert "grad_x += grad_n * w" in source and "grad_w += grad_n * x" in source
+
+
+def test_labels_that_are_not_names_become_comments_not_code():
+    evil = Value(1.0, label="x\nimport os; os.exit(1)  #")
+    dup1, dup2 = Value(2.0, label="a"), Value(3.0, label="a")  # a label used twice is not a name
+    builtin = Value(4.0, label="abs")
+    y = abs(evil * dup1 + dup2 * builtin)
+    step = compile_graph(y)
+    assert "\nimport" not in step.source.replace("\\n", "")
+    assert repr(evil.label) in step.source
+    assert step() == 14.0 and builtin.grad == 3.0 and dup1.grad == 1.0
+
+
+def test_a_leaf_compiles_to_adding_one_to_its_grad():
+    x = Value(5.0)
+    step = compile_graph(x)
+    assert step() == 5.0 and x.grad == 1.0
+    step()
+    assert x.grad == 2.0
+
+
+def test_bad_arguments():
+    with pytest.raises(TypeError, match="must be a Value"):
+        compile_graph(3.0)
+    with pytest.raises(TypeError, match="write_back"):
+        compile_graph(Value(1.0), write_back="yes")
+
+
+def test_an_operation_without_a_template_is_refused():
+    def _mystery_backward(node):
+        node._a.grad += node.grad
+
+    _mystery_backward.op = "mystery"
+    x = Value(1.0)
+    y = x * 2.0
+    y._backward = _mystery_backward
+    with pytest.raises(NotImplementedError, match="mystery"):
+        compile_graph(y)
+
+
+def test_every_backward_function_has_a_template():
+    backward_functions = {
+        f for name, f in vars(value_module).items() if name.endswith("_backward") and hasattr(f, "op")
+    }
+    assert backward_functions and backward_functions == set(_RULES)
+
+
+def test_no_grad_results_are_leaves():
+    x = Value(2.0)
+    with no_grad():
+        y = x * 3.0
+    step = compile_graph(y)
+    assert step() == 6.0 and x.grad == 0.0 and y.grad == 1.0
+
+
+def test_a_small_mlp_step_matches_backward():
+    nn = pytest.importorskip("nn")
+    model = nn.MLP(2, [4, 4, 1], seed=1)
+    params = model.parameters()
+    X = [[0.5, -1.0], [1.5, 0.25], [-0.3, 0.8]]
+    loss = sum((model(x) - 1.0) ** 2 for x in X)
+    step = compile_graph(loss)
+    for p in params:
+        p.data *= 0.9
+        p.grad = 0.0
+    result = step()
+    grads = [p.grad for p in params]
+    for p in params:
+        p.grad = 0.0
+    fresh = sum((model(x) - 1.0) ** 2 for x in X)
+    fresh.backward()
+    assert result == fresh.data
+    assert grads == [p.grad for p in params]
