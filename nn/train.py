@@ -42,10 +42,13 @@ class TrainingDiverged(FloatingPointError):
     """The loss became NaN or infinite: the weights would be garbage from here on."""
 
 
-def _data_of(prediction: Prediction) -> float | list[float]:
+def _data_of(prediction: Prediction | float | list[float]) -> float | list[float]:
+    """The number(s) of a prediction: ``Value``\\ s or plain floats (``predict``'s output)."""
     if isinstance(prediction, Value):
         return prediction.data
-    return [p.data for p in prediction]
+    if isinstance(prediction, (list, tuple)):
+        return [p.data if isinstance(p, Value) else float(p) for p in prediction]
+    return float(prediction)
 
 
 def accuracy(predictions: Sequence[Prediction], targets: Sequence) -> float:

@@ -207,3 +207,12 @@ def test_compile_refuses_active_dropout():
     opt = optim.SGD(model.parameters(), lr=0.1)
     with pytest.raises(ValueError, match="Dropout"):
         fit(model, [[0.0, 1.0]], [1.0], losses.mse_loss, opt, 1, progress=False, compile=True)
+
+
+def test_accuracy_takes_the_plain_floats_predict_returns():
+    model = MLP(2, [3, 2], seed=0)
+    X = [[0.1, 0.2], [0.5, -1.0], [2.0, 0.3]]
+    y = [0, 1, 1]
+    with_values = accuracy([model(x) for x in X], y)
+    assert accuracy(predict(model, X), y) == with_values
+    assert accuracy([0.3, -0.2], [1, -1]) == 1.0
