@@ -14,18 +14,24 @@ numbers in local variables::
     >>> step = compile_graph(y)
     >>> print(step.source)                            # doctest: +SKIP
     def replay(leaves, nodes, output):
-        x = leaves[0].data
-        grad_x = leaves[0].grad
         ...
+        w = leaves[0].data
+        grad_w = leaves[0].grad
+        x = leaves[1].data
+        grad_x = leaves[1].grad
+        # Forward pass: every node from its parents, parents first.
         v2 = x * w
         y = math.tanh(v2)
-        # backward: d(y)/d(y) = 1, then the chain rule from the output back
+        # Backward pass: d(y)/d(y) = 1; then, from the output back to the
+        # leaves, each node adds (its gradient × its local derivative) to its parents' gradients.
         grad_y = 1.0
         # y = math.tanh(v2)
         g2 = grad_y * ((1.0 - y) * (1.0 + y))
         # v2 = x * w
         grad_x += g2 * w
         grad_w += g2 * x
+        # Write back: the leaves' gradients and the output.
+        leaves[0].grad = grad_w
         ...
 
 ``step()`` then runs that function: it reads the current ``.data`` of every
@@ -278,8 +284,9 @@ def _generate(output: Value, write_back: bool) -> tuple[str, tuple[Value, ...], 
         lines.append(text + note(node, fmt["out"]))
 
     root = position[id(output)]
-    lines.append(f"# Backward pass: d({values[root]})/d({values[root]}) = 1; then, from the output back to")
-    lines.append("# the leaves, each node adds (its gradient × local derivative) to its parents' gradients.")
+    out = values[root]
+    lines.append(f"# Backward pass: d({out})/d({out}) = 1; then, from the output back to the")
+    lines.append("# leaves, each node adds (its gradient × its local derivative) to its parents' gradients.")
     defined = {id(leaf) for leaf in leaves}  # a leaf's gradient accumulates on its .grad
     emit = lines.append
 
@@ -352,7 +359,10 @@ class CompiledGraph:
         try:
             return self._replay(self.leaves, self._nodes, self.output)
         except (ArithmeticError, ValueError) as error:
-            raise _with_line(error, self._filename) from error
+            clearer = _with_line(error, self._filename, self.source)
+            if clearer is None:
+                raise
+            raise clearer from error
 
     def __repr__(self) -> str:
         return (
@@ -361,7 +371,7 @@ class CompiledGraph:
         )
 
 
-def _with_line(error: Exception, filename: str) -> Exception:
+def _with_line(error: Exception, filename: str, source: str) -> Exception | None:
     """The same kind of error, its message followed by the line of ``source`` that raised it."""
     tb = error.__traceback__
     lineno = None
@@ -370,12 +380,12 @@ def _with_line(error: Exception, filename: str) -> Exception:
             lineno = tb.tb_lineno
         tb = tb.tb_next
     if lineno is None:
-        return error
-    line = linecache.getline(filename, lineno).strip()
+        return None
+    line = source.splitlines()[lineno - 1].strip()
     try:
         return type(error)(f"{error} (replaying line {lineno} of the compiled graph's source: {line})")
     except TypeError:  # an exception type whose constructor wants other arguments
-        return error
+        return None
 
 
 def compile_graph(output: Value, *, write_back: bool = False) -> CompiledGraph:

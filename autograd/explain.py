@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -181,7 +182,9 @@ _RULES: dict[Callable, tuple[_Rule, ...]] = {
     _value._exp_backward: (_Rule("exp a = out", lambda n: n.data),),
     _value._log_backward: (_Rule("1/a", lambda n: 1.0 / n._a.data),),
     _value._tanh_backward: (_Rule("1 - tanh² = (1-out)(1+out)", lambda n: (1.0 - n.data) * (1.0 + n.data)),),
-    _value._sigmoid_backward: (_Rule("sigmoid·(1 - sigmoid)", lambda n: n.data * (1.0 - n.data)),),
+    _value._sigmoid_backward: (
+        _Rule("sigmoid·(1 - sigmoid) = out·(1-out)", lambda n: n.data * (1.0 - n.data)),
+    ),
     _value._relu_backward: (_Rule("1 if a > 0 else 0", _relu_local),),
     _value._leaky_relu_backward: (
         _Rule("1 if a > 0 else slope", lambda n: 1.0 if n._a.data > 0.0 else n._b),
@@ -276,12 +279,27 @@ class Step:
         return f"d({r})/d({p}) += d({r})/d({n}) · d({n})/d({p})"
 
 
+# The letters of a rule's formula: a whole-word a, b, c or out (not the a in "tanh").
+_SYMBOL = re.compile(r"(?<![A-Za-z_])(out|a|b|c)(?![A-Za-z_])")
+
+
+def _with_names(formula: str, node: Value, names: dict[Value, str]) -> str:
+    """The formula in the graph's own names: ``b`` of ``v2 = x * w`` becomes ``w``."""
+    symbols = {"a": names[node._a], "out": names[node]}
+    b = node._b
+    if isinstance(b, Value):
+        symbols["b"] = names[b]
+    elif node.constant is not None:
+        symbols["c"] = format_number(node.constant)
+    return _SYMBOL.sub(lambda m: symbols.get(m.group(1), m.group(1)), formula)
+
+
 _COLUMNS = ("#", "chain rule", "operation", "local derivative", "upstream", "local", "contribution", "grad")
 
 
 _KEY = (
-    "local derivative: a and b are the operation's first and second input, c its constant, out its "
-    "result; contribution = upstream · local, the number added to the input's grad"
+    "local derivative: d(node)/d(input), written with the graph's names; "
+    "contribution = upstream · local, the number added to the input's grad"
 )
 
 
@@ -467,7 +485,7 @@ def explain(root: Value, show: bool = True) -> Explanation:
                     parent_name=names[parent],
                     op=node.op,
                     expression=expr,
-                    formula=rule.formula,
+                    formula=_with_names(rule.formula, node, names),
                     upstream=g,
                     local=rule.local(node),
                     contribution=contribution,

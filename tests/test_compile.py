@@ -333,3 +333,20 @@ def test_a_small_mlp_step_matches_backward():
     fresh.backward()
     assert result == fresh.data
     assert grads == [p.grad for p in params]
+
+
+def test_tracebacks_show_the_generated_line():
+    import traceback
+
+    x = Value(1.0, label="x")
+    y = 1.0 / x
+    y.label = "y"
+    step = compile_graph(y)
+    x.data = 0.0
+    with pytest.raises(ZeroDivisionError) as info:
+        step()
+    cause = info.value.__cause__
+    assert isinstance(cause, ZeroDivisionError)
+    text = "".join(traceback.format_exception(cause))
+    assert "y = 1.0 / x" in text  # the generated source, through linecache
+    assert "y = 1.0 / x" in str(info.value)
