@@ -78,11 +78,12 @@ def _post_order(root: Value, leaves: bool) -> list[Value]:
             continue
         push(node)
         push(None)
-        if a not in visited and (leaves or a._backward is not None):
+        # Without leaves, the attribute test comes first: it spares a set lookup per leaf.
+        if (leaves or a._backward is not None) and a not in visited:
             push(a)
         b = node._b
         # _b may hold a constant (a float) instead of a second parent.
-        if b.__class__ is Value and b not in visited and (leaves or b._backward is not None):
+        if b.__class__ is Value and (leaves or b._backward is not None) and b not in visited:
             push(b)
     return order
 

@@ -103,13 +103,14 @@ def _check_dataset(X: Sequence, y: Sequence, what: str) -> None:
         raise ValueError(f"{what}: the data set is empty")
 
 
-def _check_finite(loss: float, epoch: int, step: int) -> None:
+def _check_finite(loss: float, epoch: int, step: int, cause: Exception | None = None) -> None:
     if not math.isfinite(loss):
+        because = f" ({cause})" if cause is not None else ""
         raise TrainingDiverged(
-            f"the loss became {loss} at epoch {epoch} (step {step} of the epoch); "
+            f"the loss became {loss} at epoch {epoch} (step {step} of the epoch){because}; "
             "the weights were not updated with it. Try a smaller learning rate, "
             "gradient clipping, or different initial weights."
-        )
+        ) from cause
 
 
 def _loss_value(loss: Loss, predictions: list[Prediction], targets: list) -> Value:
@@ -249,7 +250,10 @@ def fit(
             for step, indices in enumerate(epoch_batches, start=1):
                 xb, yb = [X[i] for i in indices], [y[i] for i in indices]
                 optimizer.zero_grad()
-                predictions, batch_loss = run(xb, yb, tuple(indices))
+                try:
+                    predictions, batch_loss = run(xb, yb, tuple(indices))
+                except OverflowError as error:  # e.g. exp() or ** of a number grown too large
+                    _check_finite(math.inf, epoch, step, cause=error)
                 _check_finite(batch_loss, epoch, step)
                 optimizer.step()
                 total_loss += batch_loss * len(xb)

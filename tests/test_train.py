@@ -216,3 +216,18 @@ def test_accuracy_takes_the_plain_floats_predict_returns():
     with_values = accuracy([model(x) for x in X], y)
     assert accuracy(predict(model, X), y) == with_values
     assert accuracy([0.3, -0.2], [1, -1]) == 1.0
+
+
+def test_an_overflow_during_the_forward_pass_is_reported_as_divergence():
+    X, y = _xor()
+    model = MLP(2, [2, 1], seed=0)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    def loss_that_overflows(predictions, targets):
+        return (losses.mse_loss(predictions, targets) + 1e200) ** 2  # 1e400: too large for a float
+
+    before = model.state_dict()
+    with pytest.raises(TrainingDiverged, match="epoch 1.*too large") as info:
+        fit(model, X, y, loss_that_overflows, opt, epochs=2, progress=False)
+    assert isinstance(info.value.__cause__, OverflowError)
+    assert model.state_dict() == before

@@ -1,0 +1,95 @@
+"""``python -m benchmarks [--quick] [--sizes ...] [--repeats N] [--output PATH]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from . import runner, workloads
+
+DEFAULT_SIZES = {"moons": 100, "chain": 100_000, "wide": 100_000}
+QUICK_SIZES = {"moons": 8, "chain": 600, "wide": 1_000}
+RESULTS = Path(__file__).with_name("RESULTS.md")
+
+
+def parse_sizes(text: str) -> dict[str, int]:
+    """``"moons=100,chain=100000"`` → sizes; workloads not named keep their defaults."""
+    sizes = dict(DEFAULT_SIZES)
+    for item in filter(None, text.split(",")):
+        name, sep, number = item.partition("=")
+        name = name.strip()
+        if not sep or name not in sizes:
+            raise argparse.ArgumentTypeError(
+                f"--sizes: expected NAME=N with NAME in {sorted(sizes)}, got {item!r}"
+            )
+        try:
+            value = int(number)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"--sizes: {name} must be an integer, got {number!r}") from None
+        if value < {"moons": 2, "chain": 6, "wide": 1}[name]:
+            raise argparse.ArgumentTypeError(f"--sizes: {name}={value} is too small")
+        sizes[name] = value
+    return sizes
+
+
+def positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Time this engine against micrograd 0.1.0 and hand-written floats.",
+    )
+    parser.add_argument("--quick", action="store_true", help="tiny sizes and 3 repeats: a smoke run")
+    parser.add_argument("--sizes", type=parse_sizes, help="e.g. moons=100,chain=100000,wide=100000")
+    parser.add_argument("--repeats", type=positive, help="timed runs per engine and GC mode (default 5)")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help=f"where to write the Markdown table (default {RESULTS.name} for a full run; "
+        "--quick writes nothing unless given)",
+    )
+    args = parser.parse_args(argv)
+    sizes = args.sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES)
+    repeats = args.repeats or (3 if args.quick else 5)
+    output = args.output or (None if args.quick else RESULTS)
+    command = "python -m benchmarks" + ("" if argv is None else " " + " ".join(argv)).rstrip()
+    if argv is None and len(sys.argv) > 1:
+        command += " " + " ".join(sys.argv[1:])
+
+    started = time.perf_counter()
+    print(runner.machine(), flush=True)
+    chosen = [
+        workloads.moons(sizes["moons"]),
+        workloads.chain(sizes["chain"]),
+        workloads.wide(sizes["wide"]),
+    ]
+    timings, memory = [], []
+    for workload in chosen:
+        runner.check_agreement(workload)
+        print(f"{workload.name}: gradients agree; timing {repeats}× per engine and GC mode…", flush=True)
+        timings += runner.time_workload(workload, repeats)
+    for workload in chosen:
+        if workload.operations:
+            memory += runner.measure_memory(workload)
+    table = runner.format_results(chosen, timings, memory, repeats, command)
+    print()
+    print(table)
+    if output is not None:
+        runner.write_atomic(output, table)
+        print(f"written to {output}")
+    print(f"({time.perf_counter() - started:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

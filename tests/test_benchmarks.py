@@ -1,0 +1,100 @@
+"""The benchmark runner: a smoke run on tiny sizes, and the checks it relies on."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+pytest.importorskip("micrograd", reason="the benchmarks compare against micrograd (the `bench` extra)")
+
+from autograd import Value  # noqa: E402
+from benchmarks import floats, runner, workloads  # noqa: E402
+from benchmarks.__main__ import main, parse_sizes  # noqa: E402
+
+
+def test_quick_run_writes_a_complete_table(tmp_path, capsys):
+    out = tmp_path / "RESULTS.md"
+    assert main(["--quick", "--repeats", "1", "--output", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert text == capsys.readouterr().out.split("\n\n", 1)[1].rsplit("\nwritten to", 1)[0]
+    assert "Python 3." in text and "cores" in text
+    for workload in ("moons step", "chain", "wide"):
+        assert text.count(f"| {workload} | on |") == 1 and text.count(f"| {workload} | off |") == 1
+    for engine in ("floats", "autograd", "micrograd"):
+        assert f"| chain | {engine} |" in text and f"| wide | {engine} |" in text
+    assert "compile seconds" in text and "setrecursionlimit" in text
+    assert not list(tmp_path.glob(".*.tmp"))  # the atomic write left no temporary file
+
+
+def test_quick_run_without_output_writes_nothing(monkeypatch, tmp_path):
+    import benchmarks.__main__ as entry
+
+    monkeypatch.setattr(entry, "RESULTS", tmp_path / "RESULTS.md")
+    assert main(["--quick", "--repeats", "1", "--sizes", "moons=4,chain=60,wide=50"]) == 0
+    assert not (tmp_path / "RESULTS.md").exists()
+
+
+def test_hand_written_floats_agree_with_the_engine():
+    leaves, root = workloads.build_chain(Value, 40)
+    root.backward()
+    out, grads = floats.chain(*workloads.CHAIN_LEAVES, 40)
+    assert out == pytest.approx(root.data, rel=1e-12)
+    assert grads == pytest.approx([v.grad for v in leaves], rel=1e-12)
+
+    xs, ws = [0.5, -1.0, 2.0], [3.0, 0.25, -0.5]
+    s, gx, gw = floats.wide(xs, ws)
+    assert (s, gx, gw) == (1.5 - 0.25 - 1.0, ws, xs)
+
+
+def test_float_mlp_layout_round_trips():
+    flat = [float(i) for i in range(2 * 3 + 3 + 3 * 1 + 1)]
+    layers = floats.split_mlp(flat, [2, 3, 1])
+    assert layers[0][0] == [[0.0, 1.0], [3.0, 4.0], [6.0, 7.0]] and layers[0][1] == [2.0, 5.0, 8.0]
+    assert floats.flatten_mlp(layers) == flat
+    with pytest.raises(ValueError, match="do not fit"):
+        floats.split_mlp(flat[:-1], [2, 3, 1])
+
+
+def test_agreement_check_catches_a_wrong_engine():
+    good = workloads.Case("floats", lambda: None, lambda: [1.0, 2.0])
+    close = workloads.Case("autograd", lambda: None, lambda: [1.0 + 1e-12, 2.0])
+    wrong = workloads.Case("micrograd", lambda: None, lambda: [1.0, 2.0 + 1e-6])
+    runner.check_agreement(workloads.Workload("w", "", [good, close]))
+    with pytest.raises(AssertionError, match="micrograd disagrees"):
+        runner.check_agreement(workloads.Workload("w", "", [good, close, wrong]))
+    short = workloads.Case("compiled", lambda: None, lambda: [1.0])
+    with pytest.raises(AssertionError, match="1 gradients"):
+        runner.check_agreement(workloads.Workload("w", "", [good, short]))
+
+
+def test_timing_interleaves_engines_and_reports_medians():
+    calls: list[str] = []
+    cases = [workloads.Case(name, lambda n=name: calls.append(n), list) for name in ("floats", "autograd")]
+    timings = runner.time_workload(workloads.Workload("w", "", cases), repeats=3)
+    assert [t.gc_enabled for t in timings] == [True, False]
+    # GC on: a warm-up run, then the timed one, per engine and repeat; GC off: the timed run only.
+    assert calls == ["floats", "floats", "autograd", "autograd"] * 3 + ["floats", "autograd"] * 3
+    assert all(set(t.medians) == {"floats", "autograd"} for t in timings)
+    assert all(math.isfinite(v) and v >= 0 for t in timings for v in t.medians.values())
+
+
+def test_memory_is_measured_per_node():
+    workload = workloads.chain(60)
+    memory = {m.engine: m for m in runner.measure_memory(workload)}
+    assert memory["autograd"].nodes == 60  # one node per operation, constants are not nodes
+    assert memory["micrograd"].nodes > 60  # micrograd wraps constants and expands / into two nodes
+    assert 50 < memory["autograd"].bytes_total / 60 <= 150
+    assert memory["micrograd"].bytes_total > 3 * memory["autograd"].bytes_total
+
+
+@pytest.mark.parametrize("bad", ["moons", "moons=x", "lake=3", "wide=0"])
+def test_bad_sizes_are_refused(bad):
+    import argparse
+
+    with pytest.raises(argparse.ArgumentTypeError):
+        parse_sizes(bad)
+
+
+def test_sizes_keep_defaults_for_unnamed_workloads():
+    assert parse_sizes("chain=600") == {"moons": 100, "chain": 600, "wide": 100_000}
