@@ -407,7 +407,11 @@ def _power_slope(base: float, exponent: float) -> float:
         return 0.0
     if base == 0.0 and exponent < 1.0:
         return math.copysign(math.inf, exponent)
-    return exponent * base ** (exponent - 1.0)
+    try:
+        return exponent * base ** (exponent - 1.0)
+    except OverflowError:  # e.g. a tiny base to a power near -1: the slope is infinite
+        negative = base < 0.0 and (exponent - 1.0) % 2.0 == 1.0  # odd power of a negative base
+        return exponent * (-math.inf if negative else math.inf)
 
 
 # ============================================================================

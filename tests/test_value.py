@@ -286,3 +286,13 @@ def test_negative_base_to_an_integer_power_is_fine():
     y = x**3
     y.backward()
     assert y.data == -8.0 and x.grad == 12.0
+
+
+def test_an_overflowing_power_slope_is_infinite_as_in_pytorch():
+    for base, exponent in ((2.2e-309, 2.2e-309), (-1e-300, -1.0), (-1e-110, -2.0)):
+        a, b = Value(base), Value(exponent)
+        (a**b).backward()
+        ta = torch.tensor(base, dtype=torch.float64, requires_grad=True)
+        tb = torch.tensor(exponent, dtype=torch.float64, requires_grad=True)
+        (ta**tb).backward()
+        assert a.grad == ta.grad.item() and math.isinf(a.grad)
