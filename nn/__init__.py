@@ -13,7 +13,7 @@ Submodules: ``nn.module`` (the ``Module`` base class), ``nn.layers`` (``Neuron``
 Everything is plain Python on ``autograd.Value``: no NumPy.
 """
 
-from . import data, init, losses, optim, train
+from . import data, init, losses, optim, plots, train
 from .layers import MLP, Dropout, Layer, Neuron, Sequential
 from .module import Module
 
@@ -28,5 +28,6 @@ __all__ = [
     "init",
     "losses",
     "optim",
+    "plots",
     "train",
 ]
