@@ -99,13 +99,7 @@ def plot_grad_flow(model: Any, ax: Axes | None = None, title: str = "Gradient fl
     Returns the figure; nothing is shown or saved.
     """
     layers = grad_flow(model)
-    if ax is None:
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=(max(4.0, 0.9 * len(layers) + 2.0), 3.6), layout="constrained")
-        ax = fig.add_subplot()
-    else:
-        fig = ax.figure
+    fig, ax = _figure_and_axes(ax, (max(4.0, 0.9 * len(layers) + 2.0), 3.6))
     xs = range(len(layers))
     maxes = [layer.max_abs for layer in layers]
     means = [layer.mean_abs for layer in layers]

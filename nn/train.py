@@ -103,14 +103,13 @@ def _check_dataset(X: Sequence, y: Sequence, what: str) -> None:
         raise ValueError(f"{what}: the data set is empty")
 
 
-def _check_finite(loss: float, epoch: int, step: int, cause: Exception | None = None) -> None:
-    if not math.isfinite(loss):
-        because = f" ({cause})" if cause is not None else ""
-        raise TrainingDiverged(
-            f"the loss became {loss} at epoch {epoch} (step {step} of the epoch){because}; "
-            "the weights were not updated with it. Try a smaller learning rate, "
-            "gradient clipping, or different initial weights."
-        ) from cause
+def _diverged(loss: float, epoch: int, step: int, cause: Exception | None = None) -> TrainingDiverged:
+    because = f" ({cause})" if cause is not None else ""
+    return TrainingDiverged(
+        f"the loss became {loss} at epoch {epoch} (step {step} of the epoch){because}; "
+        "the weights were not updated with it. Try a smaller learning rate, "
+        "gradient clipping, or different initial weights."
+    )
 
 
 def _loss_value(loss: Loss, predictions: list[Prediction], targets: list) -> Value:
@@ -253,8 +252,9 @@ def fit(
                 try:
                     predictions, batch_loss = run(xb, yb, tuple(indices))
                 except OverflowError as error:  # e.g. exp() or ** of a number grown too large
-                    _check_finite(math.inf, epoch, step, cause=error)
-                _check_finite(batch_loss, epoch, step)
+                    raise _diverged(math.inf, epoch, step, cause=error) from error
+                if not math.isfinite(batch_loss):
+                    raise _diverged(batch_loss, epoch, step)
                 optimizer.step()
                 total_loss += batch_loss * len(xb)
                 seen += len(xb)
