@@ -46,7 +46,6 @@ Inputs, the loss, and anything mixing several modules stay outside the boxes.
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import subprocess
 from collections.abc import Iterable
@@ -54,6 +53,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .explain import CONSTANT_FIRST, format_number, node_names
+from .files import write_atomically
 from .graph import topological_order
 from .value import Value
 
@@ -470,7 +470,7 @@ def save_graph(root: Value, path: str | os.PathLike, **draw_kwargs: Any) -> Path
         data = graph.source.encode("utf-8")
     else:
         data = _render(graph, suffix[1:])
-    _write_atomically(path, data)
+    write_atomically(path, data)
     return path
 
 
@@ -482,22 +482,6 @@ def _render(graph: graphviz.Digraph, fmt: str) -> bytes:
         return graph.pipe(format=fmt)
     except graphviz.ExecutableNotFound:
         raise GraphvizNotFoundError(_INSTALL_HINT) from None
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to a new file next to ``path``, then rename it over ``path``.
-
-    ``os.replace`` is atomic: a reader sees the old file or the complete new one,
-    and an error part-way leaves no half-written file behind.
-    """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "xb") as f:  # "x": a new file, with the usual permissions
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def notebook_svg(root: Value) -> str | None:

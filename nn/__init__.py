@@ -9,13 +9,15 @@
 Submodules: ``nn.module`` (the ``Module`` base class), ``nn.layers`` (``Neuron``,
 ``Layer``, ``MLP``, ``Sequential``, ``Dropout``), ``nn.init`` (initial weights),
 ``nn.losses`` (loss functions), ``nn.data`` (toy data sets and batching),
-``nn.optim`` (optimizers, clipping, schedules), ``nn.train`` (``fit``, ``evaluate``, ``predict``).
+``nn.optim`` (optimizers, clipping, schedules), ``nn.train`` (``fit``, ``evaluate``, ``predict``),
+``nn.plots`` (figures), ``nn.serialization`` (``save``/``load`` of weights).
 Everything is plain Python on ``autograd.Value``: no NumPy.
 """
 
 from . import data, init, losses, optim, plots, train
 from .layers import MLP, Dropout, Layer, Neuron, Sequential
 from .module import Module
+from .serialization import load, save
 
 __all__ = [
     "MLP",
@@ -26,8 +28,10 @@ __all__ = [
     "Sequential",
     "data",
     "init",
+    "load",
     "losses",
     "optim",
     "plots",
+    "save",
     "train",
 ]

@@ -309,10 +309,9 @@ def save_figure(figure: Figure, path: str | os.PathLike) -> Path:
     a failure leaves no partial file."""
     import io
 
-    from autograd.viz import _write_atomically
+    from autograd.files import write_atomically
 
     path = Path(path)
     buffer = io.BytesIO()
     figure.savefig(buffer, format=path.suffix.lstrip(".") or "png", dpi=120)
-    _write_atomically(path, buffer.getvalue())
-    return path
+    return write_atomically(path, buffer.getvalue())
