@@ -5,8 +5,12 @@ from __future__ import annotations
 from . import Value
 
 
-def main() -> None:
-    # A neuron: o = tanh(x1*w1 + x2*w2 + b), the example in micrograd's lecture.
+def neuron_example() -> Value:
+    """``o = tanh(x1*w1 + x2*w2 + b)``, the neuron of micrograd's lecture, after ``backward()``.
+
+    The bias is chosen so that ``n = 0.8813...`` and ``o = tanh(n) = 1/√2``:
+    then do/dn = 1 - o² = 0.5 (up to rounding).
+    """
     x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
     w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
     b = Value(6.8813735870195432, label="b")
@@ -15,10 +19,18 @@ def main() -> None:
     o = n.tanh()
     o.label = "o"
     o.backward()
+    return o
+
+
+def main() -> None:
+    from . import topological_order
+
+    o = neuron_example()
+    nodes = {v.label: v for v in topological_order(o) if v.label}
     print("o = tanh(x1*w1 + x2*w2 + b) =", round(o.data, 6))
-    print("do/dn = 1 - o**2 =", round(n.grad, 6))
-    for v in (x1, w1, x2, w2, b):
-        print(f"do/d{v.label:<2} = {v.grad: .6f}")
+    print("do/dn = 1 - o**2 =", round(nodes["n"].grad, 6))
+    for name in ("x1", "w1", "x2", "w2", "b"):
+        print(f"do/d{name:<2} = {nodes[name].grad: .6f}")
 
 
 if __name__ == "__main__":

@@ -54,26 +54,23 @@ unit = st.floats(0.0, 1.0)
 sizes = st.integers(1, 8)
 
 
-# ---------------------------------------------------------------- element-wise losses, random inputs
-@given(
-    sizes.flatmap(
+def paired(predictions, targets):
+    """Two lists of the same random length: predictions and targets."""
+    return sizes.flatmap(
         lambda n: st.tuples(
-            st.lists(finite, min_size=n, max_size=n), st.lists(finite, min_size=n, max_size=n)
+            st.lists(predictions, min_size=n, max_size=n), st.lists(targets, min_size=n, max_size=n)
         )
     )
-)
+
+
+# ---------------------------------------------------------------- element-wise losses, random inputs
+@given(paired(finite, finite))
 def test_mse_matches_torch(data):
     preds, targets = data
     assert_same(ours(losses.mse_loss, preds, targets), theirs(F.mse_loss, preds, targets))
 
 
-@given(
-    sizes.flatmap(
-        lambda n: st.tuples(
-            st.lists(probability, min_size=n, max_size=n), st.lists(unit, min_size=n, max_size=n)
-        )
-    )
-)
+@given(paired(probability, unit))
 def test_binary_cross_entropy_matches_torch(data):
     probs, targets = data
     assert_same(
@@ -81,11 +78,7 @@ def test_binary_cross_entropy_matches_torch(data):
     )
 
 
-@given(
-    sizes.flatmap(
-        lambda n: st.tuples(st.lists(finite, min_size=n, max_size=n), st.lists(unit, min_size=n, max_size=n))
-    )
-)
+@given(paired(finite, unit))
 def test_binary_cross_entropy_with_logits_matches_torch(data):
     logits, targets = data
     assert_same(
@@ -94,14 +87,7 @@ def test_binary_cross_entropy_with_logits_matches_torch(data):
     )
 
 
-@given(
-    sizes.flatmap(
-        lambda n: st.tuples(
-            st.lists(st.floats(-3, 3), min_size=n, max_size=n),
-            st.lists(st.sampled_from([-1, 1]), min_size=n, max_size=n),
-        )
-    )
-)
+@given(paired(st.floats(-3, 3), st.sampled_from([-1, 1])))
 def test_hinge_matches_torch(data):
     scores, targets = data
     assert_same(ours(losses.hinge_loss, scores, targets), theirs(torch_hinge, scores, targets))

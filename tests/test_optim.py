@@ -27,10 +27,11 @@ def objective(a, b, c, d):
     return (1 - a) ** 2 + 5 * (b - a * a) ** 2 + ((a * c + d).tanh() - 0.5) ** 2 + 0.1 * (c * d - 1) ** 2
 
 
-def run_ours(name, kwargs, schedule=None, steps=STEPS):
-    params = [Value(x) for x in START]
-    opt = getattr(optim, name)(params, **kwargs)
-    sched = None if schedule is None else getattr(optim, schedule[0])(opt, **schedule[1])
+def _run(lib, make_param, read, name, kwargs, schedule, steps):
+    """Minimise ``objective`` with optimizer ``name`` of ``lib`` (ours or torch's); return every step."""
+    params = [make_param(x) for x in START]
+    opt = getattr(lib.optimizers, name)(params, **kwargs)
+    sched = None if schedule is None else getattr(lib.schedulers, schedule[0])(opt, **schedule[1])
     trajectory = []
     for _ in range(steps):
         opt.zero_grad()
@@ -38,23 +39,28 @@ def run_ours(name, kwargs, schedule=None, steps=STEPS):
         opt.step()
         if sched is not None:
             sched.step()
-        trajectory.append([p.data for p in params])
+        trajectory.append([read(p) for p in params])
     return trajectory
+
+
+class _Ours:
+    optimizers = schedulers = optim
+
+
+class _Torch:
+    optimizers = torch.optim
+    schedulers = torch.optim.lr_scheduler
+
+
+def run_ours(name, kwargs, schedule=None, steps=STEPS):
+    return _run(_Ours, Value, lambda p: p.data, name, kwargs, schedule, steps)
 
 
 def run_torch(name, kwargs, schedule=None, steps=STEPS):
-    params = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in START]
-    opt = getattr(torch.optim, name)(params, **kwargs)
-    sched = None if schedule is None else getattr(torch.optim.lr_scheduler, schedule[0])(opt, **schedule[1])
-    trajectory = []
-    for _ in range(steps):
-        opt.zero_grad()
-        objective(*params).backward()
-        opt.step()
-        if sched is not None:
-            sched.step()
-        trajectory.append([p.item() for p in params])
-    return trajectory
+    def tensor(x):
+        return torch.tensor(x, dtype=torch.float64, requires_grad=True)
+
+    return _run(_Torch, tensor, lambda p: p.item(), name, kwargs, schedule, steps)
 
 
 def assert_same_trajectory(ours, theirs):

@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from autograd import Value, topological_order, viz
+from autograd.__main__ import neuron_example
 from autograd.explain import format_number, node_names
 from autograd.viz import GraphvizNotFoundError, draw_graph, grad_color, save_graph
 from nn import MLP, Neuron
@@ -19,15 +20,7 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 def neuron() -> Value:
     """o = tanh(x1*w1 + x2*w2 + b), micrograd's example, after backward()."""
-    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    b = Value(6.8813735870195432, label="b")
-    n = x1 * w1 + x2 * w2 + b
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    o.backward()
-    return o
+    return neuron_example()
 
 
 def svg_texts(svg: str | bytes) -> list[str]:
