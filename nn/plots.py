@@ -145,13 +145,6 @@ def _figure_and_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Fig
     return fig, fig.add_subplot()
 
 
-def _predicted_class(output: float | list[float]) -> int:
-    """The class a model's output stands for: the argmax of several outputs, or the sign of one."""
-    if isinstance(output, list):
-        return max(range(len(output)), key=output.__getitem__)
-    return int(output > 0.0)
-
-
 def plot_decision_boundary(
     model: Any,
     X: Sequence[Sequence[float]],
@@ -169,7 +162,8 @@ def plot_decision_boundary(
     """
     from matplotlib.colors import ListedColormap
 
-    from .train import predict
+    from .data import _evenly
+    from .train import predict, predicted_class
 
     if len(X) != len(y) or not X:
         raise ValueError(f"plot_decision_boundary: {len(X)} inputs and {len(y)} labels")
@@ -177,11 +171,11 @@ def plot_decision_boundary(
         raise ValueError("plot_decision_boundary draws models with exactly 2 inputs")
     xs, ys = [p[0] for p in X], [p[1] for p in X]
     pad_x, pad_y = 0.15 * (max(xs) - min(xs) or 1.0), 0.15 * (max(ys) - min(ys) or 1.0)
-    gx = _linspace(min(xs) - pad_x, max(xs) + pad_x, resolution)
-    gy = _linspace(min(ys) - pad_y, max(ys) + pad_y, resolution)
+    gx = _evenly(min(xs) - pad_x, max(xs) + pad_x, resolution)
+    gy = _evenly(min(ys) - pad_y, max(ys) + pad_y, resolution)
     outputs = predict(model, [[a, b] for b in gy for a in gx])
     regions = [
-        [_predicted_class(outputs[j * resolution + i]) for i in range(resolution)] for j in range(resolution)
+        [predicted_class(outputs[j * resolution + i]) for i in range(resolution)] for j in range(resolution)
     ]
 
     labels = sorted(set(y))
@@ -208,10 +202,6 @@ def plot_decision_boundary(
     ax.set_title(title or "Decision boundary")
     ax.legend(loc="best", fontsize="small")
     return fig
-
-
-def _linspace(start: float, stop: float, n: int) -> list[float]:
-    return [start + (stop - start) * i / (n - 1) for i in range(n)]
 
 
 def plot_curves(

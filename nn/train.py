@@ -35,7 +35,7 @@ Prediction = Value | list[Value]
 Loss = Callable[[list[Prediction], Sequence], Value]
 Metric = Callable[[list[Prediction], Sequence], float]
 
-__all__ = ["TrainingDiverged", "accuracy", "evaluate", "fit", "predict"]
+__all__ = ["TrainingDiverged", "accuracy", "evaluate", "fit", "predict", "predicted_class"]
 
 
 class TrainingDiverged(FloatingPointError):
@@ -51,10 +51,23 @@ def _data_of(prediction: Prediction | float | list[float]) -> float | list[float
     return float(prediction)
 
 
+def predicted_class(output: float | list[float], threshold: float = 0.0) -> int:
+    """The class a model's output stands for.
+
+    Several outputs (logits): the index of the largest. One output: 1 when it
+    is above ``threshold`` (0 for scores and logits, 0.5 for probabilities),
+    else 0.
+    """
+    if isinstance(output, list):
+        return max(range(len(output)), key=output.__getitem__)
+    return int(output > threshold)
+
+
 def accuracy(predictions: Sequence[Prediction], targets: Sequence) -> float:
     """The fraction of samples classified correctly.
 
-    How a prediction becomes a class depends on its shape and the labels:
+    How a prediction becomes a class (:func:`predicted_class`) depends on its
+    shape and the labels:
 
     * several outputs (a list of logits): the class is the index of the largest;
     * one output and labels in {-1, +1} (hinge loss): the class is the sign;
@@ -68,12 +81,14 @@ def accuracy(predictions: Sequence[Prediction], targets: Sequence) -> float:
         raise ValueError("accuracy: no predictions")
     outputs = [_data_of(p) for p in predictions]
     if isinstance(outputs[0], list):
-        chosen = [max(range(len(o)), key=o.__getitem__) for o in outputs]
-        return sum(c == t for c, t in zip(chosen, targets, strict=True)) / len(targets)
-    if any(t < 0 for t in targets):  # labels -1 / +1
-        return sum((o > 0) == (t > 0) for o, t in zip(outputs, targets, strict=True)) / len(targets)
-    threshold = 0.5 if all(0.0 <= o <= 1.0 for o in outputs) else 0.0
-    return sum((o > threshold) == (t > 0.5) for o, t in zip(outputs, targets, strict=True)) / len(targets)
+        labels = targets
+        threshold = 0.0
+    else:
+        labels = [int(t > 0) for t in targets]  # -1/+1 and 0/1 labels alike
+        probabilities = all(t >= 0 for t in targets) and all(0.0 <= o <= 1.0 for o in outputs)
+        threshold = 0.5 if probabilities else 0.0
+    hits = sum(predicted_class(o, threshold) == t for o, t in zip(outputs, labels, strict=True))
+    return hits / len(targets)
 
 
 METRICS: dict[str, Metric] = {"accuracy": accuracy}
