@@ -17,6 +17,7 @@ import numbers
 import random
 from collections.abc import Iterator, Sequence
 
+from .checks import int_at_least
 from .init import make_rng
 
 __all__ = [
@@ -36,14 +37,6 @@ LABELINGS = ("01", "pm1")
 
 
 # ---------------------------------------------------------------- argument checks
-def _int_at_least(n: object, name: str, minimum: int) -> int:
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"{name} must be an int, not {type(n).__name__}")
-    if n < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, not {n}")
-    return n
-
-
 def _non_negative(x: object, name: str) -> float:
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
         raise TypeError(f"{name} must be a number, not {type(x).__name__}")
@@ -112,7 +105,7 @@ def make_moons(
     ``noise`` is the standard deviation of Gaussian noise added to each
     coordinate; ``labels="pm1"`` gives -1/+1 instead of 0/1.
     """
-    n = _int_at_least(n_samples, "n_samples", 2)
+    n = int_at_least(n_samples, "n_samples", 2)
     noise = _non_negative(noise, "noise")
     _check_labels(labels)
     rng = make_rng(seed)
@@ -137,7 +130,7 @@ def make_circles(
     ``n_samples // 2`` points. Separable by a circle, not by a line: a model
     must combine its inputs non-linearly (``x1² + x2²`` would do).
     """
-    n = _int_at_least(n_samples, "n_samples", 2)
+    n = int_at_least(n_samples, "n_samples", 2)
     noise = _non_negative(noise, "noise")
     factor = _non_negative(factor, "factor")
     if factor >= 1.0:
@@ -166,7 +159,7 @@ def make_blobs(
     uniformly from ``center_box`` in each coordinate, or a list of ``[x1, x2]``
     centres. The samples are shared out as evenly as possible.
     """
-    n = _int_at_least(n_samples, "n_samples", 1)
+    n = int_at_least(n_samples, "n_samples", 1)
     std = _non_negative(cluster_std, "cluster_std")
     low, high = center_box
     if not (_is_finite(low) and _is_finite(high) and low < high):
@@ -177,7 +170,7 @@ def make_blobs(
             raise ValueError(f"centers must be a non-empty list of [x1, x2] points, not {centers!r}")
         points = [[float(c[0]), float(c[1])] for c in centers]
     else:
-        k = _int_at_least(centers, "centers", 1)
+        k = int_at_least(centers, "centers", 1)
         points = [[rng.uniform(low, high), rng.uniform(low, high)] for _ in range(k)]
     if n < len(points):
         raise ValueError(f"n_samples ({n}) must be at least the number of centers ({len(points)})")
@@ -207,8 +200,8 @@ def make_spiral(
     *angle*, as in CS231n), at ``(r·sin θ, r·cos θ)``. Hard for a linear model;
     a small MLP separates it.
     """
-    n = _int_at_least(n_samples, "n_samples", 1)
-    k_total = _int_at_least(n_classes, "n_classes", 1)
+    n = int_at_least(n_samples, "n_samples", 1)
+    k_total = int_at_least(n_classes, "n_classes", 1)
     noise = _non_negative(noise, "noise")
     if n < k_total:
         raise ValueError(f"n_samples ({n}) must be at least n_classes ({k_total})")
@@ -236,7 +229,7 @@ def make_xor(
     defaults (4 samples, no noise, no shuffling) this is exactly the truth
     table. The smallest problem no single neuron can solve.
     """
-    n = _int_at_least(n_samples, "n_samples", 4)
+    n = int_at_least(n_samples, "n_samples", 4)
     noise = _non_negative(noise, "noise")
     _check_labels(labels)
     rng = make_rng(seed)
@@ -300,7 +293,7 @@ def batches(
     ``batches`` is called, not when the first batch is taken.
     """
     n = _check_xy(X, y)
-    size = _int_at_least(batch_size, "batch_size", 1)
+    size = int_at_least(batch_size, "batch_size", 1)
     order = list(range(n))
     if shuffle:
         make_rng(seed, rng).shuffle(order)

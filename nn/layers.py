@@ -37,6 +37,7 @@ from typing import Union
 
 from autograd import Value
 
+from .checks import int_at_least
 from .init import check_scheme, initial_weights, make_rng
 from .module import Module
 
@@ -61,15 +62,6 @@ def _activation(name: str) -> Callable[[Value], Value] | None:
     if not isinstance(name, str) or name not in ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}: choose one of {', '.join(map(repr, ACTIVATIONS))}")
     return ACTIVATIONS[name]
-
-
-def _positive_int(number: object, name: str) -> int:
-    """Check that a size argument is a positive ``int`` (``bool`` is not a size)."""
-    if isinstance(number, bool) or not isinstance(number, int):
-        raise TypeError(f"{name} must be a positive int, not {type(number).__name__}")
-    if number <= 0:
-        raise ValueError(f"{name} must be a positive int, not {number}")
-    return number
 
 
 def _settings_repr(activation: str, init: str) -> str:
@@ -106,8 +98,8 @@ class Neuron(Module):
         rng: random.Random | None = None,
         fan_out: int = 1,
     ) -> None:
-        self.nin = _positive_int(nin, "nin")
-        _positive_int(fan_out, "fan_out")
+        self.nin = int_at_least(nin, "nin")
+        int_at_least(fan_out, "fan_out")
         self._act = _activation(activation)
         self.activation = activation
         self.init = check_scheme(init)
@@ -152,8 +144,8 @@ class Layer(Module):
         seed: int | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        self.nin = _positive_int(nin, "nin")
-        self.nout = _positive_int(nout, "nout")
+        self.nin = int_at_least(nin, "nin")
+        self.nout = int_at_least(nout, "nout")
         _activation(activation)
         self.activation = activation
         self.init = check_scheme(init)
@@ -190,10 +182,10 @@ class MLP(Module):
         seed: int | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        self.nin = _positive_int(nin, "nin")
+        self.nin = int_at_least(nin, "nin")
         if not isinstance(nouts, (list, tuple)) or not nouts:
             raise TypeError(f"nouts must be a non-empty list of layer sizes, not {nouts!r}")
-        self.nouts = [_positive_int(n, f"nouts[{i}]") for i, n in enumerate(nouts)]
+        self.nouts = [int_at_least(n, f"nouts[{i}]") for i, n in enumerate(nouts)]
         _activation(activation)
         self.activation = activation
         self.init = check_scheme(init)

@@ -56,6 +56,8 @@ from typing import Any
 
 from autograd import Value
 
+from .checks import int_at_least
+
 __all__ = [
     "SGD",
     "Adagrad",
@@ -113,14 +115,6 @@ def _pair(name: str, value: object) -> tuple[float, float]:
     if not isinstance(value, (tuple, list)) or len(value) != 2:
         raise TypeError(f"{name} must be a pair of numbers (a tuple of length 2), not {value!r}")
     return _real(f"{name}[0]", value[0]), _real(f"{name}[1]", value[1])
-
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if value <= 0:
-        raise ValueError(f"invalid {name}: {value!r} (must be a positive int)")
-    return int(value)
 
 
 def _param_list(params: object, who: str) -> list[Value]:
@@ -816,7 +810,7 @@ class StepLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
-        step_size = _positive_int("step_size", step_size)
+        step_size = int_at_least(step_size, "step_size")
         gamma = _real("gamma", gamma)
         if not gamma > 0.0:
             raise ValueError(f"invalid gamma: {gamma!r} (must be > 0)")
@@ -866,7 +860,7 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
-        T_max = _positive_int("T_max", T_max)
+        T_max = int_at_least(T_max, "T_max")
         eta_min = _at_least_zero("eta_min", eta_min)
         super().__init__(optimizer)
         self.T_max = T_max

@@ -27,7 +27,8 @@ from collections.abc import Callable, Iterable, Sequence
 
 from autograd import Value, no_grad
 
-from .data import _int_at_least, batches
+from .checks import int_at_least
+from .data import batches
 from .module import Module
 from .optim import LRScheduler, Optimizer
 
@@ -228,9 +229,9 @@ def fit(
         raise TypeError(f"fit trains a Module, not {type(model).__name__}")
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be an nn.optim optimizer, not {type(optimizer).__name__}")
-    _int_at_least(epochs, "epochs", 1)
+    int_at_least(epochs, "epochs", 1)
     if batch_size is not None:
-        _int_at_least(batch_size, "batch_size", 1)
+        int_at_least(batch_size, "batch_size", 1)
     _check_dataset(X, y, "fit")
     if validation_data is not None:
         _check_dataset(*validation_data, "validation_data")
