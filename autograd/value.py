@@ -165,6 +165,15 @@ class Value:
         """True for inputs and parameters: nodes that no recorded operation produced."""
         return self._backward is None
 
+    def detach(self) -> Value:
+        """A new leaf with the same number: the graph stops here (for truncated backprop through time).
+
+        >>> h = Value(2.0) * 3
+        >>> h.detach().is_leaf, h.detach().data
+        (True, 6.0)
+        """
+        return Value(self.data)
+
     def backward(self) -> None:
         """Fill ``.grad`` of every node this one depends on (see ``autograd.graph``)."""
         from .graph import backward

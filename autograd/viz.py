@@ -52,9 +52,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .explain import CONSTANT_FIRST, format_number, node_names
+from .explain import CONSTANT_FIRST
 from .files import write_atomically
 from .graph import topological_order
+from .names import format_number, node_names
 from .value import Value
 
 if TYPE_CHECKING:  # graphviz is imported lazily: ``import autograd`` does not need it
