@@ -97,105 +97,28 @@ import builtins
 import keyword
 import linecache
 import math
+import re
 import time
 import weakref
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
-from . import value as _v
+from .graph import topological_order
+from .operation import Operation, contribution, substitute
 from .value import Value
 
 __all__ = ["CompiledGraph", "compile_graph"]
 
 
-@dataclass(frozen=True)
-class _Term:
-    """One contribution of a backward rule: ``<parent's grad> += expr`` (or ``-=``).
-
-    ``expr`` and ``when`` are templates with the names ``{g}`` (the node's
-    gradient), ``{out}`` (its value), ``{a}``/``{b}`` (the parents' values)
-    and ``{c}`` (the constant). ``when`` is a condition tested at replay;
-    ``static`` a condition on the constant, decided once, at compile time.
-    """
-
-    parent: str  # "a" or "b"
-    expr: str
-    sign: str = "+"
-    when: str | None = None
-    static: Callable[[float], bool] | None = None
-
-
-@dataclass(frozen=True)
-class _Rule:
-    """How to replay one operation: its forward expression and its backward terms."""
-
-    forward: str
-    backward: tuple[_Term, ...]
-
-
-def _t(parent: str, expr: str, sign: str = "+", **kwargs: object) -> _Term:
-    return _Term(parent, expr, sign, **kwargs)
-
-
-# One rule per backward function of ``autograd.value``: the forward expression
-# mirrors the ``Value`` method, each term mirrors one ``+=``/``-=`` line of the
-# backward function. Checked operations call the engine's own helpers
-# (``_power``, ``_log``, ``_sigmoid``) so that errors are the engine's errors.
-_RULES: dict[Callable, _Rule] = {
-    _v._add_backward: _Rule("{a} + {b}", (_t("a", "{g}"), _t("b", "{g}"))),
-    _v._add_const_backward: _Rule("{a} + {c}", (_t("a", "{g}"),)),
-    _v._sub_backward: _Rule("{a} - {b}", (_t("a", "{g}"), _t("b", "{g}", "-"))),
-    _v._sub_const_backward: _Rule("{a} - {c}", (_t("a", "{g}"),)),
-    _v._rsub_const_backward: _Rule("{c} - {a}", (_t("a", "{g}", "-"),)),
-    _v._neg_backward: _Rule("-{a}", (_t("a", "{g}", "-"),)),
-    _v._mul_backward: _Rule("{a} * {b}", (_t("a", "{g} * {b}"), _t("b", "{g} * {a}"))),
-    _v._mul_const_backward: _Rule("{a} * {c}", (_t("a", "{g} * {c}"),)),
-    _v._div_backward: _Rule("{a} / {b}", (_t("a", "{g} / {b}"), _t("b", "{g} * {out} / {b}", "-"))),
-    _v._div_const_backward: _Rule("{a} / {c}", (_t("a", "{g} / {c}"),)),
-    _v._rdiv_const_backward: _Rule("{c} / {a}", (_t("a", "{g} * {out} / {a}", "-"),)),
-    _v._pow_backward: _Rule(
-        "_power({a}, {b})",
-        (
-            _t("a", "{g} * _power_slope({a}, {b})"),
-            _t("b", "{g} * {out} * math.log({a})", when="{a} > 0.0"),
-            _t("b", "{g} * math.nan", when="{a} < 0.0"),
-        ),
-    ),
-    _v._pow_const_backward: _Rule("_power({a}, {c})", (_t("a", "{g} * _power_slope({a}, {c})"),)),
-    _v._rpow_const_backward: _Rule(
-        "_power({c}, {a})",
-        (
-            _t("a", "{g} * {out} * math.log({c})", static=lambda c: c > 0.0),
-            _t("a", "{g} * math.nan", static=lambda c: c < 0.0),
-        ),
-    ),
-    _v._sqrt_backward: _Rule(
-        "math.sqrt({a})", (_t("a", "{g} * (0.5 / {out} if {out} != 0.0 else math.inf)"),)
-    ),
-    _v._exp_backward: _Rule("math.exp({a})", (_t("a", "{g} * {out}"),)),
-    _v._log_backward: _Rule("_log({a})", (_t("a", "{g} / {a}"),)),
-    _v._tanh_backward: _Rule("math.tanh({a})", (_t("a", "{g} * ((1.0 - {out}) * (1.0 + {out}))"),)),
-    _v._sigmoid_backward: _Rule("_sigmoid({a})", (_t("a", "{g} * ({out} * (1.0 - {out}))"),)),
-    _v._relu_backward: _Rule("{a} if {a} > 0.0 else 0.0", (_t("a", "{g}", when="{out} > 0.0"),)),
-    _v._leaky_relu_backward: _Rule(
-        "{a} if {a} > 0.0 else {a} * {c}", (_t("a", "{g} if {a} > 0.0 else {g} * {c}"),)
-    ),
-    _v._abs_backward: _Rule(
-        "abs({a})", (_t("a", "{g}", when="{a} > 0.0"), _t("a", "{g}", "-", when="{a} < 0.0"))
-    ),
-    _v._sin_backward: _Rule("math.sin({a})", (_t("a", "{g} * math.cos({a})"),)),
-    _v._cos_backward: _Rule("math.cos({a})", (_t("a", "{g} * math.sin({a})", "-"),)),
-}
-
-# What the generated code may refer to, besides its own variables.
-_NAMESPACE = {
-    "math": math,
-    "_power": _v._power,
-    "_power_slope": _v._power_slope,
-    "_log": _v._log,
-    "_sigmoid": _v._sigmoid,
-}
+# What the generated code may refer to, besides its own variables: the
+# helper functions the operations' expressions call.
 _ARGUMENTS = ("leaves", "nodes", "output")
+
+
+def _namespace(operations: Sequence[Operation]) -> dict[str, object]:
+    namespace: dict[str, object] = {"math": math}
+    for operation in operations:
+        namespace.update(operation.helpers)
+    return namespace
 
 
 def _literal(c: float) -> str:
@@ -208,58 +131,68 @@ def _literal(c: float) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
-def _variable_names(order: Sequence[Value]) -> tuple[list[str], list[str]]:
-    """A (value, gradient) variable name for every node: its label where that is a fine name.
+_GENERATED = re.compile(r"[vg]\d+\Z")
 
-    A label is used when it is a Python identifier, unique in the graph, and
-    cannot collide with the generated names (``v12``/``g12``, ``grad_...``,
-    names starting with ``_``) or with what the code refers to (``math``,
-    ``abs``, any builtin). Every other node is ``v{i}``/``g{i}``, ``i`` being
-    its position in ``topological_order(output)``.
+
+def _usable_label(label: str, reserved: set[str]) -> bool:
+    """A label can name a variable when it is plain ASCII, an identifier, and no name the code uses.
+
+    ASCII only: Python normalises identifiers (NFKC), so ``"𝐱"`` and ``"ｘ"``
+    would silently be the same variable as ``"x"``.
+    """
+    return (
+        label.isascii()
+        and label.isidentifier()
+        and not keyword.iskeyword(label)
+        and not label.startswith(("_", "grad_"))
+        and not _GENERATED.match(label)
+        and label not in reserved
+    )
+
+
+def _variable_names(order: Sequence[Value], reserved: set[str]) -> tuple[list[str], list[str]]:
+    """A (value, gradient) variable name for every node: its label where that is a safe name.
+
+    A label is used when :func:`_usable_label` allows it and no other node has
+    it. Every other node is ``v{i}``/``g{i}``, ``i`` being its position in
+    ``topological_order(output)`` (its label, if any, goes in a comment).
     """
     counts: dict[str, int] = {}
     for node in order:
         counts[node.label] = counts.get(node.label, 0) + 1
-    taken = set(_NAMESPACE) | set(_ARGUMENTS) | set(dir(builtins))
     values, grads = [], []
     for i, node in enumerate(order):
         label = node.label
-        usable = (
-            label.isidentifier()
-            and counts[label] == 1
-            and not keyword.iskeyword(label)
-            and not label.startswith(("_", "grad_"))
-            and not (label[0] in "vg" and label[1:].isdigit())
-            and label not in taken
-        )
+        usable = counts[label] == 1 and _usable_label(label, reserved)
         values.append(label if usable else f"v{i}")
         grads.append(f"grad_{label}" if usable else f"g{i}")
     return values, grads
 
 
-def _generate(output: Value, write_back: bool) -> tuple[str, tuple[Value, ...], tuple[Value, ...]]:
-    """The source of ``replay(leaves, nodes, output)``, with its leaves and intermediate nodes."""
-    from .graph import topological_order
-
+def _generate(output: Value, write_back: bool) -> tuple[str, tuple[Value, ...], tuple[Value, ...], dict]:
+    """The source of ``replay(leaves, nodes, output)``, its leaves, intermediate nodes and namespace."""
     order = topological_order(output)
     position = {id(node): i for i, node in enumerate(order)}
-    values, grads = _variable_names(order)
-    leaves = tuple(node for node in order if node._backward is None)
-    nodes = tuple(node for node in order if node._backward is not None)
-    for node in nodes:
-        if node._backward not in _RULES:
-            raise NotImplementedError(f"compile_graph: no code template for the operation {node.op!r}")
+    leaves = tuple(node for node in order if node._operation is None)
+    nodes = tuple(node for node in order if node._operation is not None)
+    namespace = _namespace(list({id(n._operation): n._operation for n in nodes}.values()))
+    values, grads = _variable_names(order, set(namespace) | set(_ARGUMENTS) | set(dir(builtins)))
+
+    def value_of(node: Value) -> str:
+        return values[position[id(node)]]
 
     def names(node: Value) -> dict[str, str]:
-        i = position[id(node)]
-        a, b = node._a, node._b
-        return {
-            "out": values[i],
-            "g": grads[i],
-            "a": values[position[id(a)]],
-            "b": values[position[id(b)]] if isinstance(b, Value) else "",
-            "c": _literal(b) if isinstance(b, float) else "",
-        }
+        """Each name in the node's operation's expressions → this node's variable or literal."""
+        operation = node._operation
+        mapping = {"out": value_of(node)}
+        if operation.nary:
+            mapping["xs"] = "(" + "".join(f"{value_of(p)}, " for p in node._a) + ")"
+            return mapping
+        for name, parent in zip(operation.value_inputs, node.parents, strict=True):
+            mapping[name] = value_of(parent)
+        for name, number in zip(operation.stored_numbers, node.constants, strict=True):
+            mapping[name] = _literal(number)
+        return mapping
 
     def note(node: Value, name: str) -> str:
         """A comment with the label, when the label could not be the variable's name."""
@@ -272,45 +205,52 @@ def _generate(output: Value, write_back: bool) -> tuple[str, tuple[Value, ...], 
     ]
     for k, leaf in enumerate(leaves):
         i = position[id(leaf)]
-        lines.append(f"{values[i]} = leaves[{k}].data{note(leaf, values[i])}")
+        lines.append(f"{values[i]} = leaves[{k}]._data{note(leaf, values[i])}")
         lines.append(f"{grads[i]} = leaves[{k}].grad")
 
     lines.append("# Forward pass: every node from its parents, parents first.")
     forward_line: dict[int, str] = {}
     for node in nodes:
-        fmt = names(node)
-        text = f"{fmt['out']} = {_RULES[node._backward].forward.format(**fmt)}"
+        text = f"{value_of(node)} = {substitute(node._operation.forward, names(node))}"
         forward_line[id(node)] = text
-        lines.append(text + note(node, fmt["out"]))
+        lines.append(text + note(node, value_of(node)))
 
-    root = position[id(output)]
-    out = values[root]
+    out = value_of(output)
     lines.append(f"# Backward pass: d({out})/d({out}) = 1; then, from the output back to the")
     lines.append("# leaves, each node adds (its gradient × its local derivative) to its parents' gradients.")
-    defined = {id(leaf) for leaf in leaves}  # a leaf's gradient accumulates on its .grad
     emit = lines.append
+    started = {id(leaf) for leaf in leaves}  # a leaf's gradient accumulates on its .grad
 
-    def contribute(target: Value, sign: str, expr: str, when: str | None) -> None:
-        """``grad += expr`` or, for an intermediate gradient's first contribution, ``grad = expr``."""
+    def add(target: Value, derivative: str, g: str, mapping: dict[str, str]) -> None:
+        """``grad += g * (local)``; ``grad = 0.0 + ...`` for an intermediate gradient's first one.
+
+        ``0.0 + ...`` is what ``backward()`` computes (it sets the gradient to
+        0.0, then adds): the same number, down to the sign of a zero.
+        """
         name = grads[position[id(target)]]
-        if id(target) in defined:
-            emit(f"{name} {sign}= {expr}" if when is None else f"if {when}: {name} {sign}= {expr}")
-            return
-        defined.add(id(target))
-        if sign == "-":
-            expr = f"-{expr}" if expr.isidentifier() else f"-({expr})"
-        emit(f"{name} = {expr}" if when is None else f"{name} = {expr} if {when} else 0.0")
+        sign, term = contribution(substitute(derivative, mapping), g)
+        if id(target) in started:
+            emit(f"{name} {sign}= {term}")
+        else:
+            started.add(id(target))
+            emit(f"{name} = 0.0 {sign} {term}")
 
-    contribute(output, "+", "1.0", None)
+    if output._operation is None:  # a leaf: its gradient accumulates
+        add(output, "1.0", "1.0", {})
+    else:  # backward() sets it to 0.0, then adds 1.0
+        started.add(id(output))
+        emit(f"{grads[position[id(output)]]} = 1.0")
     for node in reversed(nodes):
-        fmt = names(node)
+        operation = node._operation
+        mapping = names(node)
+        g = grads[position[id(node)]]
         emit(f"# {forward_line[id(node)]}")
-        for term in _RULES[node._backward].backward:
-            if term.static is not None and not term.static(node._b):
-                continue
-            parent = node._a if term.parent == "a" else node._b
-            when = term.when.format(**fmt) if term.when else None
-            contribute(parent, term.sign, term.expr.format(**fmt), when)
+        if operation.nary:
+            for parent in node._a:
+                add(parent, operation.derivatives["x"], g, {**mapping, "x": value_of(parent)})
+        else:
+            for name, parent in zip(operation.value_inputs, node.parents, strict=True):
+                add(parent, operation.derivatives[name], g, mapping)
 
     lines.append("# Write back: the leaves' gradients and the output.")
     for k, leaf in enumerate(leaves):
@@ -318,13 +258,13 @@ def _generate(output: Value, write_back: bool) -> tuple[str, tuple[Value, ...], 
     if write_back:
         for k, node in enumerate(nodes):
             i = position[id(node)]
-            lines.append(f"nodes[{k}].data = {values[i]}")
+            lines.append(f"nodes[{k}]._data = {values[i]}")
             lines.append(f"nodes[{k}].grad = {grads[i]}")
-    lines.append(f"output.data = {values[root]}")
-    lines.append(f"output.grad = {grads[root]}")
-    lines.append(f"return {values[root]}")
+    lines.append(f"output._data = {out}")
+    lines.append(f"output.grad = {grads[position[id(output)]]}")
+    lines.append(f"return {out}")
     source = f"def replay({', '.join(_ARGUMENTS)}):\n" + "".join(f"    {line}\n" for line in lines)
-    return source, leaves, nodes
+    return source, leaves, nodes, namespace
 
 
 class CompiledGraph:
@@ -341,11 +281,10 @@ class CompiledGraph:
         start = time.perf_counter()
         self.output = output
         self.write_back = write_back
-        self.source, self.leaves, self._nodes = _generate(output, write_back)
+        self.source, self.leaves, self._nodes, namespace = _generate(output, write_back)
         self.num_nodes = len(self.leaves) + len(self._nodes)
         CompiledGraph._count += 1
         self._filename = f"<compiled graph {CompiledGraph._count}>"
-        namespace = dict(_NAMESPACE)
         exec(compile(self.source, self._filename, "exec"), namespace)
         self._replay = namespace["replay"]
         # Let tracebacks (and ``inspect``) show the generated lines; forget them with the graph.

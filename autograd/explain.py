@@ -26,166 +26,72 @@ row of the table :func:`explain` returns::
 Exactness
 ---------
 Adding up a node's ``contribution``\\ s, in table order, gives its ``.grad``
-*exactly* (``==``, not approximately). Floating-point addition is not
-associative, so this needs two things: the additions happen in the engine's
-order, and each contribution is the very number the engine adds (``(g·out)/b``
-and ``g·(out/b)`` can differ in the last bit). So :func:`explain` does not
-recompute the numbers: it calls the engine's own backward function for every
-node, with each input's ``.grad`` temporarily replaced by a :class:`_Tally`, a
-``float`` that remembers every number added to (or subtracted from) it. The
-contributions are those numbers; ``b.grad -= x`` is the contribution ``-x``
-(subtracting equals adding the negation, exactly).
-
-The table of rules below supplies what the engine does not say: the local
-derivative's formula and its value (the ``local`` column); ``upstream · local``
-equals the contribution up to rounding.
+*exactly* (``==``, not approximately), because :func:`explain` does the
+engine's arithmetic, not an imitation of it: each local derivative is
+evaluated from the operation's one definition (``autograd/operation.py``),
+each contribution is ``upstream * local`` as the engine computes it, and the
+additions happen in the engine's order. The ``local derivative`` column is
+that same definition, written with the graph's own names.
 """
 
 from __future__ import annotations
 
 import html
-import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from . import value as _value
-from .graph import topological_order
+from .graph import _in_backward, topological_order
 from .names import format_number, node_names
+from .operation import substitute
 from .value import Value
 
 __all__ = ["Explanation", "Step", "explain", "format_number", "node_names"]
 
 
 # ============================================================================
-# The rules: for each operation and each input, the local derivative
+# Formulas, from the operations' own expressions
 # ============================================================================
 
-# ``n`` is the node ``out``; ``a`` and ``b`` its inputs (``n._a``, ``n._b``); ``c``
-# the constant of an operation with a plain number (stored in ``n._b``).
-Local = Callable[[Value], float]
+
+def _pretty(expression: str) -> str:
+    """An expression as a reader writes it: ``math.exp(x)`` → ``exp(x)``, ``1.0`` → ``1``."""
+    expression = expression.replace("math.", "")
+    expression = re.sub(r"(?<![\w.])_(?=[A-Za-z])", "", expression)  # helper names: _sigmoid → sigmoid
+    return re.sub(r"(?<![\w.])(\d+)\.0(?![\d\w])", r"\1", expression)
 
 
-@dataclass(frozen=True)
-class _Rule:
-    """How ``out`` depends on one input: d(out)/d(input) as a formula, and as a number."""
-
-    formula: str
-    local: Local
-
-
-def _one(n: Value) -> float:
-    return 1.0
-
-
-def _minus_one(n: Value) -> float:
-    return -1.0
-
-
-def _relu_local(n: Value) -> float:
-    return 1.0 if n.data > 0.0 else 0.0
-
-
-def _abs_local(n: Value) -> float:
-    x = n._a.data
-    return 1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0
-
-
-def _pow_exponent_local(n: Value) -> float:
-    """d(a^b)/db = a^b · ln a for a > 0; 0 at a = 0 (PyTorch's convention); NaN for a < 0."""
-    a = n._a.data
-    return n.data * math.log(a) if a > 0.0 else math.nan if a < 0.0 else 0.0
-
-
-def _rpow_local(n: Value) -> float:
-    """d(c^a)/da = c^a · ln c for c > 0; 0 for c = 0; NaN for c < 0."""
-    c = n._b
-    return n.data * math.log(c) if c > 0.0 else math.nan if c < 0.0 else 0.0
-
-
-_ADD = _Rule("1", _one)
-_SUBTRACTED = _Rule("-1", _minus_one)
-
-# backward function -> one rule per input, in the engine's order (a, then b).
-_RULES: dict[Callable, tuple[_Rule, ...]] = {
-    _value._add_backward: (_ADD, _ADD),
-    _value._add_const_backward: (_ADD,),
-    _value._sub_backward: (_ADD, _SUBTRACTED),
-    _value._sub_const_backward: (_ADD,),
-    _value._rsub_const_backward: (_SUBTRACTED,),
-    _value._neg_backward: (_SUBTRACTED,),
-    _value._mul_backward: (
-        _Rule("b", lambda n: n._b.data),
-        _Rule("a", lambda n: n._a.data),
-    ),
-    _value._mul_const_backward: (_Rule("c", lambda n: n._b),),
-    _value._div_backward: (
-        _Rule("1/b", lambda n: 1.0 / n._b.data),
-        _Rule("-a/b² = -out/b", lambda n: -n.data / n._b.data),
-    ),
-    _value._div_const_backward: (_Rule("1/c", lambda n: 1.0 / n._b),),
-    _value._rdiv_const_backward: (_Rule("-c/a² = -out/a", lambda n: -n.data / n._a.data),),
-    _value._pow_backward: (
-        _Rule("b·a^(b-1)", lambda n: _value._power_slope(n._a.data, n._b.data)),
-        _Rule("a^b·ln a", _pow_exponent_local),
-    ),
-    _value._pow_const_backward: (_Rule("c·a^(c-1)", lambda n: _value._power_slope(n._a.data, n._b)),),
-    _value._rpow_const_backward: (_Rule("c^a·ln c", _rpow_local),),
-    _value._sqrt_backward: (
-        _Rule("1/(2√a) = 0.5/out", lambda n: 0.5 / n.data if n.data != 0.0 else math.inf),
-    ),
-    _value._exp_backward: (_Rule("exp a = out", lambda n: n.data),),
-    _value._log_backward: (_Rule("1/a", lambda n: 1.0 / n._a.data),),
-    _value._tanh_backward: (_Rule("1 - tanh² = (1-out)(1+out)", lambda n: (1.0 - n.data) * (1.0 + n.data)),),
-    _value._sigmoid_backward: (
-        _Rule("sigmoid·(1 - sigmoid) = out·(1-out)", lambda n: n.data * (1.0 - n.data)),
-    ),
-    _value._relu_backward: (_Rule("1 if a > 0 else 0", _relu_local),),
-    _value._leaky_relu_backward: (
-        _Rule("1 if a > 0 else slope", lambda n: 1.0 if n._a.data > 0.0 else n._b),
-    ),
-    _value._abs_backward: (_Rule("sign(a)", _abs_local),),
-    _value._sin_backward: (_Rule("cos a", lambda n: math.cos(n._a.data)),),
-    _value._cos_backward: (_Rule("-sin a", lambda n: -math.sin(n._a.data)),),
-}
-
-# Operations whose constant comes first: ``2 - x``, ``2 / x``, ``2 ** x``.
-CONSTANT_FIRST = frozenset(
-    {_value._rsub_const_backward, _value._rdiv_const_backward, _value._rpow_const_backward}
-)
-_INFIX = frozenset({"+", "-", "*", "/", "**"})
-
-
-def _rules_for(node: Value) -> tuple[_Rule, ...]:
-    rules = _RULES.get(node._backward)
-    if rules is None:
-        name = getattr(node._backward, "__name__", repr(node._backward))
-        raise ValueError(
-            f"explain: no chain-rule entry for operation {node.op!r} (backward function {name}); "
-            "add one to autograd.explain._RULES"
-        )
-    return rules
+def _symbols(node: Value, names: dict[Value, str], digits: int = 4) -> dict[str, str]:
+    """Each name in ``node``'s operation → the graph's name for that input, or the constant's number."""
+    operation = node.operation
+    symbols = {"out": names[node]}
+    if operation.nary:
+        symbols["xs"] = ", ".join(names[p] for p in node.parents)
+        return symbols
+    for name, parent in zip(operation.value_inputs, node.parents, strict=True):
+        symbols[name] = names[parent]
+    for name, number in zip(operation.stored_numbers, node.constants, strict=True):
+        symbols[name] = format_number(number, digits)
+    return symbols
 
 
 def expression(node: Value, names: dict[Value, str], digits: int = 4) -> str:
     """How ``node`` was computed, with names: ``v3 = x * w``, ``o = tanh(n)``, ``v5 = 2 - x``."""
-    op = node.op
-    if not op:
+    operation = node.operation
+    if operation is None:
         return names[node]
-    operands = [names[p] for p in node.parents]
-    if node.constant is not None:
-        c = format_number(node.constant, digits)
-        if node._backward in CONSTANT_FIRST:
-            operands.insert(0, c)
-        else:
-            operands.append(c)
-    if op in _INFIX and len(operands) == 2:
-        body = f"{operands[0]} {op} {operands[1]}"
-    elif op == "neg":
-        body = f"-{operands[0]}"
-    else:
-        body = f"{op}({', '.join(operands)})"
-    return f"{names[node]} = {body}"
+    shown = substitute(operation.shown, _symbols(node, names, digits))
+    return f"{names[node]} = {_pretty(shown)}"
+
+
+def _formulas(node: Value, names: dict[Value, str]) -> list[str]:
+    """d(node)/d(parent) for each parent, as the operation defines it, in the graph's names."""
+    operation = node.operation
+    symbols = _symbols(node, names)
+    if operation.nary:
+        derivative = operation.derivatives["x"]
+        return [_pretty(substitute(derivative, {**symbols, "x": names[p]})) for p in node.parents]
+    return [_pretty(substitute(operation.derivatives[v], symbols)) for v in operation.value_inputs]
 
 
 # ============================================================================
@@ -232,21 +138,6 @@ class Step:
             return f"d({root_name})/d({root_name}) = 1"
         r, n, p = root_name, self.node_name, self.parent_name
         return f"d({r})/d({p}) += d({r})/d({n}) · d({n})/d({p})"
-
-
-# The letters of a rule's formula: a whole-word a, b, c or out (not the a in "tanh").
-_SYMBOL = re.compile(r"(?<![A-Za-z_])(out|a|b|c)(?![A-Za-z_])")
-
-
-def _with_names(formula: str, node: Value, names: dict[Value, str]) -> str:
-    """The formula in the graph's own names: ``b`` of ``v2 = x * w`` becomes ``w``."""
-    symbols = {"a": names[node._a], "out": names[node]}
-    b = node._b
-    if isinstance(b, Value):
-        symbols["b"] = names[b]
-    elif node.constant is not None:
-        symbols["c"] = format_number(node.constant)
-    return _SYMBOL.sub(lambda m: symbols.get(m.group(1), m.group(1)), formula)
 
 
 _COLUMNS = ("#", "chain rule", "operation", "local derivative", "upstream", "local", "contribution", "grad")
@@ -335,61 +226,6 @@ class Explanation(list):
         return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-class _Tally(float):
-    """A ``float`` that writes down every number added to or subtracted from it.
-
-    ``explain`` puts one in an input's ``.grad`` while the engine's backward
-    function runs: ``a.grad += x`` then calls ``__add__``, which records ``x``
-    and returns another ``_Tally`` (so ``x * x``, which adds to the same
-    ``.grad`` twice, is recorded twice). Anything else (``g * b.data``...) is
-    plain ``float`` arithmetic with the same result as for a ``float``.
-    """
-
-    __slots__ = ("parent", "log")
-
-    def __new__(cls, number: float, parent: Value, log: list) -> _Tally:
-        tally = super().__new__(cls, number)
-        tally.parent = parent
-        tally.log = log
-        return tally
-
-    def __add__(self, other: float) -> _Tally:
-        self.log.append((self.parent, float(other)))
-        return _Tally(float(self) + other, self.parent, self.log)
-
-    __radd__ = __add__
-
-    def __sub__(self, other: float) -> _Tally:
-        self.log.append((self.parent, -float(other)))
-        return _Tally(float(self) - other, self.parent, self.log)
-
-
-def _run_backward_function(node: Value) -> list[float]:
-    """Call ``node``'s backward function; return the number it added to each input, in order.
-
-    One number per edge (per entry of ``node.parents``): ``0.0`` where the
-    engine added nothing (a ReLU that is off). The numbers are exactly what the
-    engine added, so each input's ``.grad`` afterwards equals its old ``.grad``
-    plus its numbers, summed in this order.
-    """
-    log: list[tuple[Value, float]] = []
-    parents = node.parents
-    for parent in dict.fromkeys(parents):  # x * x: one tally for both edges
-        parent.grad = _Tally(parent.grad, parent, log)
-    try:
-        node._backward(node)
-    finally:
-        for parent in parents:
-            parent.grad = float(parent.grad)
-    contributions = []
-    for parent in parents:  # the engine handles input a, then input b
-        k = next((k for k, (p, _) in enumerate(log) if p is parent), None)
-        contributions.append(0.0 if k is None else log.pop(k)[1])
-    if log:
-        raise RuntimeError(f"explain: {node._backward.__name__} added more than one number per input")
-    return contributions
-
-
 def explain(root: Value, show: bool = True) -> Explanation:
     """Run the backward pass from ``root`` and return (and print) every step.
 
@@ -401,36 +237,37 @@ def explain(root: Value, show: bool = True) -> Explanation:
     :class:`Explanation` (in a notebook, its HTML table is then displayed).
 
     The steps come in the engine's order: the seed d(root)/d(root) = 1, then
-    the nodes in reverse topological order, for each node its input ``a``
-    before ``b`` (a node used twice, as in ``x * x``, gets two steps).
+    the nodes in reverse topological order, for each node its inputs in order
+    (a node used twice, as in ``x * x``, gets two steps).
     """
     if not isinstance(root, Value):
         raise TypeError(f"explain expects a Value, not {type(root).__name__}")
     if not isinstance(show, bool):
         raise TypeError(f"show must be True or False, not {show!r}")
     order = topological_order(root)
-    for node in order:  # check every operation is known before changing any gradient
-        if node._backward is not None:
-            _rules_for(node)
     names = node_names(order)
 
     for node in order:
-        if node._backward is not None:  # intermediate results start from zero
+        if node.operation is not None:  # intermediate results start from zero
             node.grad = 0.0
     before = root.grad
     root.grad += 1.0
     name = names[root]
     steps = [Step(0, root, root, name, name, "", name, "1 (seed)", 1.0, 1.0, 1.0, before, root.grad)]
     for node in reversed(order):
-        if node._backward is None:
+        operation = node.operation
+        if operation is None:
             continue
         g = node.grad
-        running = {p: p.grad for p in node.parents}
-        contributions = _run_backward_function(node)
+        try:
+            local = operation.local_derivatives(node)
+        except ArithmeticError as error:
+            raise _in_backward(error, node) from error
         expr = expression(node, names)
-        for parent, rule, contribution in zip(node.parents, _rules_for(node), contributions, strict=True):
-            grad_before = running[parent]
-            running[parent] = grad_before + contribution
+        for parent, formula, d in zip(node.parents, _formulas(node, names), local, strict=True):
+            contribution = g * d  # the engine's ``parent.grad += g * (local)``
+            grad_before = parent.grad
+            parent.grad = grad_before + contribution
             steps.append(
                 Step(
                     index=len(steps),
@@ -440,12 +277,12 @@ def explain(root: Value, show: bool = True) -> Explanation:
                     parent_name=names[parent],
                     op=node.op,
                     expression=expr,
-                    formula=_with_names(rule.formula, node, names),
+                    formula=formula,
                     upstream=g,
-                    local=rule.local(node),
+                    local=d,
                     contribution=contribution,
                     grad_before=grad_before,
-                    grad_after=running[parent],
+                    grad_after=parent.grad,
                 )
             )
     result = Explanation(root, names, steps)

@@ -18,6 +18,7 @@ limit (micrograd's recursive ``build_topo`` stops near a depth of 1,000).
 
 from __future__ import annotations
 
+import threading
 from contextlib import ContextDecorator
 
 from . import value as _value
@@ -51,13 +52,13 @@ def topological_order(root: Value) -> list[Value]:
 def _post_order(root: Value, leaves: bool) -> list[Value]:
     """The walk behind ``topological_order``; ``leaves=False`` leaves the leaves out.
 
-    ``backward`` only needs the nodes that have a backward function, in the
-    same relative order. Never pushing a leaf saves a stack push, a pop and a
-    set insertion per leaf: half the work on a graph like ``sum(x_i * w_i)``,
+    ``backward`` only needs the nodes that have an operation, in the same
+    relative order. Never pushing a leaf saves a stack push, a pop and a set
+    insertion per leaf: half the work on a graph like ``sum(x_i * w_i)``,
     where every product has two leaf parents.
     """
     order: list[Value] = []
-    if not leaves and root._backward is None:
+    if not leaves and root._operation is None:
         return order
     visited: set[Value] = set()
     stack: list[Value | None] = [root]
@@ -78,12 +79,17 @@ def _post_order(root: Value, leaves: bool) -> list[Value]:
             continue
         push(node)
         push(None)
+        if a.__class__ is tuple:  # an operation of many inputs (logsumexp)
+            for p in a:
+                if (leaves or p._operation is not None) and p not in visited:
+                    push(p)
+            continue
         # Without leaves, the attribute test comes first: it spares a set lookup per leaf.
-        if (leaves or a._backward is not None) and a not in visited:
+        if (leaves or a._operation is not None) and a not in visited:
             push(a)
         b = node._b
-        # _b may hold a constant (a float) instead of a second parent.
-        if b.__class__ is Value and (leaves or b._backward is not None) and b not in visited:
+        # _b may hold a constant (a float, or a tuple of them) instead of a second parent.
+        if b.__class__ is Value and (leaves or b._operation is not None) and b not in visited:
             push(b)
     return order
 
@@ -100,6 +106,11 @@ def backward(root: Value) -> None:
     to call), in the same relative order as ``topological_order(root)``, so
     every ``.grad`` receives its contributions in the same order, and the
     floating-point sums round exactly as the full walk would.
+
+    A local derivative that cannot be computed (a division by a number that
+    was set to 0 after the forward pass) raises the same kind of error, naming
+    the operation and the node; the leaves' gradients may then be partly
+    updated (as after any exception in PyTorch's backward).
     """
     if not isinstance(root, Value):
         raise TypeError(f"expected a Value, not {type(root).__name__}")
@@ -107,8 +118,22 @@ def backward(root: Value) -> None:
     for node in order:  # intermediate results: start from zero
         node.grad = 0.0
     root.grad += 1.0  # d(root)/d(root)
-    for node in reversed(order):
-        node._backward(node)  # adds node.grad * d(node)/d(parent) to each parent
+    node = root
+    try:
+        for node in reversed(order):
+            node._operation.backward(node)  # adds node.grad * d(node)/d(parent) to each parent
+    except ArithmeticError as error:
+        raise _in_backward(error, node) from error
+
+
+def _in_backward(error: ArithmeticError, node: Value) -> ArithmeticError:
+    """The same kind of error, saying where in the backward pass it happened."""
+    inputs = ", ".join(repr(p.data) for p in node.parents)
+    return type(error)(
+        f"backward through {node.op!r} (inputs {inputs}, output {node.data!r}"
+        f"{', label ' + repr(node.label) if node.label else ''}): {error}; "
+        "was an input's .data changed after the forward pass?"
+    )
 
 
 class no_grad(ContextDecorator):
@@ -120,19 +145,52 @@ class no_grad(ContextDecorator):
         with no_grad():
             prediction = model(x)      # a leaf: no parents, nothing to backprop
 
-    Also usable as a decorator. The switch is global to the process (not per
-    thread, unlike PyTorch's).
+    Also usable as a decorator (``@no_grad()``), recursively too.
+
+    Blocks nest and count: recording comes back on when the *last* block
+    exits, whichever instance entered it (the same ``no_grad()`` object may be
+    entered twice). As in PyTorch the switch is **per thread**: a ``no_grad``
+    block in one thread does not stop another thread from recording.
+
+    >>> from autograd import Value
+    >>> ng = no_grad()
+    >>> with ng:
+    ...     with ng:
+    ...         pass
+    ...     inner = Value(1.0) * 2
+    >>> inner.is_leaf, (Value(1.0) * 2).is_leaf
+    (True, False)
     """
 
     def __enter__(self) -> no_grad:
-        self._previous = _value._grad_enabled
-        _value._grad_enabled = False
+        state = _value._state
+        with _lock:
+            global _blocks
+            _blocks += 1
+            state.depth += 1
+            state.enabled = False
+            _value._grad_enabled = False  # the fast path is off while any thread is inside a block
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        _value._grad_enabled = self._previous
+        state = _value._state
+        with _lock:
+            global _blocks
+            _blocks -= 1
+            state.depth -= 1
+            if state.depth == 0:
+                state.enabled = True
+            if _blocks == 0:
+                _value._grad_enabled = True
+
+
+# How many no_grad blocks are open, in all threads. While none is, every
+# operation reads one module global (``_grad_enabled``) to know it records;
+# while some are, it asks its own thread (``_value._state``).
+_blocks = 0
+_lock = threading.Lock()
 
 
 def is_grad_enabled() -> bool:
-    """True unless inside a ``no_grad`` block."""
-    return _value._grad_enabled
+    """True unless this thread is inside a ``no_grad`` block."""
+    return _value._grad_enabled or _value._state.enabled

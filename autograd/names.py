@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .value import Value
 
-__all__ = ["format_number", "node_names"]
+__all__ = ["format_number", "node_names", "op_label"]
 
 
 def format_number(x: float, digits: int = 4) -> str:
@@ -55,3 +55,17 @@ def node_names(order: Iterable[Value]) -> dict[Value, str]:
             taken.add(name)
             names[node] = name
     return names
+
+
+def op_label(node: Value) -> str:
+    """The operation of ``node`` as a short label: ``*``, ``tanh``, with its constants where it has
+    some, on the side they were written: ``* 2``, ``2 -`` (for ``2 - x``), ``clamp -1, 1``."""
+    operation = node.operation
+    if operation is None:
+        return ""
+    numbers = node.constants
+    if not numbers:
+        return operation.name
+    text = ", ".join(format_number(c) for c in numbers)
+    constant_first = operation.inputs[0] in operation.constants
+    return f"{text} {operation.name}" if constant_first else f"{operation.name} {text}"

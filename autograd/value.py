@@ -1,4 +1,4 @@
-"""The node of a computation graph: :class:`Value`.
+"""The node of a computation graph: :class:`Value`, and every operation on it.
 
 A ``Value`` wraps one Python ``float``. Every arithmetic operation on ``Value``\\ s
 returns a new ``Value`` that remembers *how* it was made: which operation, and
@@ -13,36 +13,34 @@ final output ``L`` the chain rule says::
 
 ``dL/dout`` is ``out.grad`` (already complete when we reach ``out``, because we
 visit nodes in reverse topological order); ``dout/da`` is the *local
-derivative* of one operation, which only needs the numbers stored in ``a``,
-``b`` and ``out``. Each operation below is therefore two small pieces of code
-side by side: the forward method that computes ``out.data``, and a module-level
-``_..._backward`` function that adds ``out.grad * local derivative`` to each
-parent's ``.grad``. The ``+=`` is what makes a node used in several places
-receive the *sum* of its contributions (the multivariate chain rule).
+derivative* of one operation, which only needs the numbers ``a``, ``b`` and
+``out``. The ``+=`` is what makes a node used in several places receive the
+*sum* of its contributions (the multivariate chain rule).
+
+Each operation, once
+--------------------
+Further down, every operation is one :class:`~autograd.operation.Operation`:
+its forward expression and, beside it, its local derivatives::
+
+    MUL = _op("*", "a * b", a="b", b="a")          # d(a·b)/da = b, d(a·b)/db = a
+
+Everything else is derived from that line: the method ``Value.__mul__`` that
+computes ``out``, the backward function that adds ``out.grad * b`` to
+``a.grad``, the code ``compile_graph`` writes, and the formula ``explain``
+prints (see ``autograd/operation.py``). So the interpreter, a compiled replay
+and ``explain`` compute the same numbers by construction.
 
 How a node is stored (and why)
 ------------------------------
 micrograd gives each node a closure (``_backward``) and a ``set`` of children.
-Closures are convenient but cost hundreds of bytes per node, put every node in
-a reference cycle for the garbage collector to chase, and are opaque: nothing
-can read what a closure computes. Here a node has six slots and nothing else:
-
-========== ===============================================================
-``data``   the value, a ``float``
-``grad``   d(output)/d(this node), filled in by ``backward()``
-``label``  an optional name, for pictures and explanations
-``_backward`` a *shared* module-level function for the operation (``None``
-           for a leaf); its ``.op`` attribute is the public name ``"*"``...
-``_a``     the first parent (``None`` for a leaf)
-``_b``     the second parent, *or* the constant of an operation with a plain
-           number (``x * 2.0`` stores ``2.0`` here), or ``None``
-========== ===============================================================
-
-Because the operation is a named, shared function rather than a closure, a
-recorded graph can be read back and replayed (see ``autograd.compile``), and a
-node costs about a hundred bytes. The local derivatives are not stored: each
-backward function recomputes them from the parents' and the node's ``data``,
-which is cheaper than keeping them.
+Closures cost hundreds of bytes per node, put every node in a reference cycle
+for the garbage collector to chase, and cannot be read back. Here a node has
+six slots: ``_data`` (the number, read and written as ``.data``), ``grad``,
+``_label``, ``_operation`` (the shared :class:`Operation` record, ``None`` for
+a leaf), and ``_a``, ``_b``: the parents, or in ``_b`` the plain number of an
+operation with a constant (``x * 2.0`` keeps ``2.0`` there). About a hundred
+bytes a node. For code written for micrograd, ``_prev``, ``_op`` and
+``_backward()`` are there too, computed from these slots.
 
 Plain numbers are constants, not nodes: ``x * 2`` records one node whose
 parents are ``(x,)``. (PyTorch does the same: a Python scalar in an expression
@@ -53,40 +51,65 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
 from typing import Union
+
+from .operation import Operation, register
 
 Number = Union[int, float]
 Operand = Union["Value", int, float]
 
-# Set to False by ``autograd.no_grad``: operations then record nothing and
-# return leaves. A module global is the cheapest flag to read on every operation.
+__all__ = ["Value", "logsumexp", "OPERATIONS"]
+
+# Whether operations record the graph. ``autograd.no_grad`` manages both:
+# ``_grad_enabled`` is True while no thread is inside a ``no_grad`` block (one
+# module global: the cheapest flag to read on every operation); while some
+# thread is, each thread's own ``_state.enabled`` decides.
 _grad_enabled = True
+
+
+class _ThreadState(threading.local):
+    enabled = True  # False inside this thread's no_grad blocks
+    depth = 0  # how many of this thread's no_grad blocks are open
+
+
+_state = _ThreadState()
 
 _new = object.__new__
 
 
-def _op(symbol: str) -> Callable[[Callable], Callable]:
-    """Tag a backward function with the public name of its operation."""
-
-    def tag(backward: Callable) -> Callable:
-        backward.op = symbol
-        return backward
-
-    return tag
+# ============================================================================
+# Plain numbers
+# ============================================================================
 
 
 def _as_constant(other: object) -> float | None:
-    """Return a plain number operand as a ``float``; ``None`` if it is not one."""
-    if isinstance(other, (float, int)):
-        return float(other)
-    if isinstance(other, numbers.Real):  # NumPy scalars, Fraction, ...
-        return float(other)
+    """A plain-number operand as a ``float``; ``None`` if it is not one.
+
+    ``int``, ``float``, ``bool``, NumPy scalars (``np.float32``, ``np.int64``,
+    ``np.bool_``), ``Fraction``... A number too large for a float is an
+    ``OverflowError`` that shows the number.
+    """
+    if other.__class__ is float:
+        return other
+    if isinstance(other, numbers.Real) or _is_numpy_bool(other):
+        try:
+            return float(other)
+        except OverflowError:
+            text = str(other)
+            shown = text if len(text) <= 30 else f"{text[:12]}...{text[-6:]} ({len(text)} digits)"
+            raise OverflowError(f"{shown} is too large for a float (the largest is about 1.8e308)") from None
     return None
 
 
+def _is_numpy_bool(x: object) -> bool:
+    cls = type(x)
+    return cls.__module__ == "numpy" and cls.__name__ in ("bool_", "bool")
+
+
 def _check_data(data: object) -> float:
-    """Validate the ``data`` given to ``Value(...)`` and convert it to ``float``."""
+    """Validate a number given as ``Value(data)`` or assigned to ``.data``; return it as a ``float``."""
     if isinstance(data, Value):
         raise TypeError(
             "Value(data) takes a number, not a Value: use the Value itself, "
@@ -98,23 +121,16 @@ def _check_data(data: object) -> float:
     return number
 
 
-def _node(data: float, backward: Callable, a: Value, b: object) -> Value:
-    """Create the result of an operation (or a plain leaf under ``no_grad``)."""
-    out = _new(Value)
-    out.data = data
-    out.grad = 0.0
-    out.label = ""
-    if _grad_enabled:
-        out._backward = backward
-        out._a = a
-        out._b = b
-    else:
-        out._backward = out._a = out._b = None
-    return out
+def _param(x: object, name: str, op: str) -> float:
+    number = _as_constant(x)
+    if number is None:
+        raise TypeError(f"{op}: {name} must be a number, not {type(x).__name__}")
+    return number
 
 
-def _domain_error(op: str, detail: str) -> ValueError:
-    return ValueError(f"{op}: {detail}")
+# ============================================================================
+# The node
+# ============================================================================
 
 
 class Value:
@@ -125,45 +141,121 @@ class Value:
     >>> y.backward()               # dy/dx = 2x + 2
     >>> x.grad
     8.0
+
+    Comparisons (``<``, ``<=``, ``>``, ``>=``) compare the numbers, but ``==``
+    and ``hash`` are by identity, as for PyTorch tensors used as dict keys:
+    the engine keeps nodes in sets and dicts, where two different nodes that
+    happen to hold the same number must stay two nodes. Compare ``a.data ==
+    b.data`` for the numbers.
     """
 
-    __slots__ = ("data", "grad", "label", "_backward", "_a", "_b")
-
-    # NumPy scalars on the left (np.float64(2) * v) defer to our reflected methods.
-    __array_ufunc__ = None
+    __slots__ = ("_data", "grad", "_label", "_operation", "_a", "_b")
 
     def __init__(self, data: Number, label: str = "") -> None:
-        if not isinstance(label, str):
-            raise TypeError(f"label must be a str, not {type(label).__name__}")
-        self.data = _check_data(data)
+        self._data = _check_data(data)
         self.grad = 0.0
         self.label = label
-        self._backward = None
+        self._operation = None
         self._a = None
         self._b = None
 
-    # ------------------------------------------------------------------ graph
+    # ------------------------------------------------------------ the number and its name
+    @property
+    def data(self) -> float:
+        """The number. Assigning converts it to a Python ``float`` (a NumPy ``float32`` would
+        otherwise make every later operation compute in single precision)."""
+        return self._data
+
+    @data.setter
+    def data(self, number: Number) -> None:
+        self._data = number if number.__class__ is float else _check_data(number)
+
+    @property
+    def label(self) -> str:
+        """An optional name, shown in pictures and explanations (a ``str``)."""
+        return self._label
+
+    @label.setter
+    def label(self, label: str) -> None:
+        if not isinstance(label, str):
+            raise TypeError(f"label must be a str, not {type(label).__name__}")
+        self._label = label
+
+    # ------------------------------------------------------------ the graph
     @property
     def op(self) -> str:
         """The operation that produced this node (``"+"``, ``"tanh"``, ...); ``""`` for a leaf."""
-        backward = self._backward
-        return "" if backward is None else backward.op
+        operation = self._operation
+        return "" if operation is None else operation.name
+
+    @property
+    def operation(self) -> Operation | None:
+        """The :class:`~autograd.operation.Operation` that produced this node; ``None`` for a leaf."""
+        return self._operation
 
     @property
     def parents(self) -> tuple[Value, ...]:
-        """The ``Value``\\ s this node was computed from (constants are not parents)."""
-        return tuple(p for p in (self._a, self._b) if isinstance(p, Value))
+        """The ``Value``\\ s this node was computed from, in order (constants are not parents)."""
+        a = self._a
+        if a is None:
+            return ()
+        if a.__class__ is tuple:
+            return a
+        b = self._b
+        return (a, b) if isinstance(b, Value) else (a,)
+
+    @property
+    def constants(self) -> tuple[float, ...]:
+        """The plain numbers of this node's operation: ``(2.0,)`` for ``x * 2``, ``(low, high)`` for clamp."""
+        b = self._b
+        if self._operation is None or b is None or isinstance(b, Value):
+            return ()
+        return b if b.__class__ is tuple else (b,)
 
     @property
     def constant(self) -> float | None:
-        """The plain-number operand of this node's operation (``2.0`` in ``x * 2``), if any."""
+        """The plain-number operand of this node's operation (``2.0`` in ``x * 2``), if it has one."""
         b = self._b
-        return b if isinstance(b, float) else None
+        return b if b.__class__ is float else None
 
     @property
     def is_leaf(self) -> bool:
         """True for inputs and parameters: nodes that no recorded operation produced."""
-        return self._backward is None
+        return self._operation is None
+
+    # micrograd's names, so code written for micrograd (and its lecture) runs unchanged.
+    @property
+    def _prev(self) -> set[Value]:
+        """The set of parents (micrograd's name; read-only)."""
+        return set(self.parents)
+
+    @property
+    def _op(self) -> str:
+        """The operation's name (micrograd's name for :attr:`op`)."""
+        return self.op
+
+    @property
+    def _backward(self) -> Callable[[], None]:
+        """micrograd's per-node step: calling it adds ``self.grad * local`` to each parent's ``.grad``.
+
+        >>> a, b = Value(2.0), Value(-3.0)
+        >>> c = a * b
+        >>> c.grad = 1.0
+        >>> c._backward()       # one node's chain-rule step, by hand
+        >>> a.grad, b.grad
+        (-3.0, 2.0)
+        """
+        operation = self._operation
+        if operation is None:
+            return _nothing
+        backward = operation.backward
+        return lambda: backward(self)
+
+    def backward(self) -> None:
+        """Fill ``.grad`` of every node this one depends on (see ``autograd.graph``)."""
+        from .graph import backward
+
+        backward(self)
 
     def detach(self) -> Value:
         """A new leaf with the same number: the graph stops here (for truncated backprop through time).
@@ -172,229 +264,226 @@ class Value:
         >>> h.detach().is_leaf, h.detach().data
         (True, 6.0)
         """
-        return Value(self.data)
+        return Value(self._data)
 
-    def backward(self) -> None:
-        """Fill ``.grad`` of every node this one depends on (see ``autograd.graph``)."""
-        from .graph import backward
+    # ------------------------------------------------------------ the number out
+    def item(self) -> float:
+        """The number, as PyTorch's ``tensor.item()``: ``loss.item()``."""
+        return self._data
 
-        backward(self)
+    def __float__(self) -> float:
+        return self._data
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"`` formats the number; ``f"{loss}"`` is the repr."""
+        return format(self._data, spec) if spec else repr(self)
+
+    def __round__(self, ndigits: int | None = None) -> float:
+        """``round(v, 2)`` rounds the number (a plain ``float``, not a node)."""
+        return round(self._data, ndigits) if ndigits is not None else round(self._data)
 
     def __repr__(self) -> str:
-        label = f", label={self.label!r}" if self.label else ""
-        return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
+        label = f", label={self._label!r}" if self._label else ""
+        return f"Value(data={self._data!r}, grad={self.grad!r}{label})"
 
     def _repr_svg_(self) -> str | None:
-        """Jupyter shows a value as a picture of its graph (``autograd.viz``).
-
-        ``None`` (so Jupyter falls back to the text repr) for a graph too large
-        to draw or when Graphviz is not installed.
-        """
+        """Jupyter shows a value as a picture of its graph (``autograd.viz``); ``None`` falls back to text."""
         from .viz import notebook_svg
 
         return notebook_svg(self)
 
-    # ---------------------------------------------------- comparison (by data)
-    # Equality and hashing stay by identity: nodes are kept in sets and dicts.
+    def __reduce__(self) -> tuple:
+        """Pickle (and ``copy.deepcopy``) a node with its graph, without recursion.
+
+        The default pickler recurses into every parent, which fails on a long
+        chain; here the graph is stored as a list in topological order, each
+        node referring to its parents by position.
+        """
+        from .graph import topological_order
+
+        order = topological_order(self)
+        position = {id(node): i for i, node in enumerate(order)}
+        records = []
+        for node in order:
+            a, b = node._a, node._b
+            if a.__class__ is tuple:
+                a = tuple(position[id(p)] for p in a)
+            elif a is not None:
+                a = position[id(a)]
+            if isinstance(b, Value):
+                b = ("node", position[id(b)])
+            records.append((node._data, node.grad, node._label, node._operation, a, b))
+        return (_rebuild, (records,))
+
+    # ------------------------------------------------------------ comparisons (by number)
     def _other_data(self, other: object) -> float | None:
         if isinstance(other, Value):
-            return other.data
+            return other._data
         return _as_constant(other)
 
     def __lt__(self, other: object) -> bool:
         o = self._other_data(other)
-        return NotImplemented if o is None else self.data < o
+        return NotImplemented if o is None else self._data < o
 
     def __le__(self, other: object) -> bool:
         o = self._other_data(other)
-        return NotImplemented if o is None else self.data <= o
+        return NotImplemented if o is None else self._data <= o
 
     def __gt__(self, other: object) -> bool:
         o = self._other_data(other)
-        return NotImplemented if o is None else self.data > o
+        return NotImplemented if o is None else self._data > o
 
     def __ge__(self, other: object) -> bool:
         o = self._other_data(other)
-        return NotImplemented if o is None else self.data >= o
+        return NotImplemented if o is None else self._data >= o
 
-    # ---------------------------------------------------------- addition
-    def __add__(self, other: Operand) -> Value:
-        """``a + b``: d/da = 1, d/db = 1, so the gradient passes through unchanged."""
-        if isinstance(other, Value):
-            return _node(self.data + other.data, _add_backward, self, other)
-        c = _as_constant(other)
-        if c is None:
-            return NotImplemented
-        return _node(self.data + c, _add_const_backward, self, c)
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
 
-    __radd__ = __add__
+    # ------------------------------------------------------------ NumPy
+    def __array_ufunc__(self, ufunc, method: str, *inputs: object, **kwargs: object) -> object:
+        """NumPy's functions on a ``Value`` are the engine's operations: ``np.exp(v)`` is ``v.exp()``.
 
-    # ---------------------------------------------------------- subtraction
-    def __sub__(self, other: Operand) -> Value:
-        """``a - b``: d/da = 1, d/db = -1."""
-        if isinstance(other, Value):
-            return _node(self.data - other.data, _sub_backward, self, other)
-        c = _as_constant(other)
-        if c is None:
-            return NotImplemented
-        return _node(self.data - c, _sub_const_backward, self, c)
-
-    def __rsub__(self, other: Number) -> Value:
-        """``c - a``: d/da = -1."""
-        c = _as_constant(other)
-        if c is None:
-            return NotImplemented
-        return _node(c - self.data, _rsub_const_backward, self, c)
-
-    def __neg__(self) -> Value:
-        """``-a``: d/da = -1."""
-        return _node(-self.data, _neg_backward, self, None)
-
-    # ---------------------------------------------------------- multiplication
-    def __mul__(self, other: Operand) -> Value:
-        """``a * b``: d/da = b, d/db = a (each input is scaled by the other)."""
-        if isinstance(other, Value):
-            return _node(self.data * other.data, _mul_backward, self, other)
-        c = _as_constant(other)
-        if c is None:
-            return NotImplemented
-        return _node(self.data * c, _mul_const_backward, self, c)
-
-    __rmul__ = __mul__
-
-    # ---------------------------------------------------------- division
-    def __truediv__(self, other: Operand) -> Value:
-        """``a / b``: d/da = 1/b, d/db = -a/b² = -out/b.
-
-        Division is its own operation (not ``a * b**-1`` as in micrograd): one
-        correctly rounded result instead of two roundings.
+        So gradients flow through ``np.exp``, ``np.tanh``, ``a + b`` with a NumPy
+        scalar, and object arrays of ``Value``\\ s (``np.dot(W, x)``). A NumPy
+        function the engine has no operation for is a ``TypeError`` that says so.
         """
-        if isinstance(other, Value):
-            if other.data == 0.0:
-                raise ZeroDivisionError(f"division by zero: {self.data!r} / {other.data!r}")
-            return _node(self.data / other.data, _div_backward, self, other)
-        c = _as_constant(other)
-        if c is None:
+        operation = _UFUNCS.get(ufunc.__name__)
+        if method != "__call__" or operation is None or kwargs:
+            known = ", ".join(sorted(_UFUNCS))
+            raise TypeError(
+                f"numpy.{ufunc.__name__} ({method}) has no Value operation; "
+                f"the engine maps these ufuncs: {known}"
+            )
+        if any(isinstance(x, _np_ndarray()) for x in inputs):
+            return NotImplemented  # let NumPy loop over the array, calling us per element
+        operands = [x if isinstance(x, Value) else _as_constant(x) for x in inputs]
+        if any(x is None for x in operands):
             return NotImplemented
-        if c == 0.0:
-            raise ZeroDivisionError(f"division by zero: {self.data!r} / {c!r}")
-        return _node(self.data / c, _div_const_backward, self, c)
+        return operation(*operands)
 
-    def __rtruediv__(self, other: Number) -> Value:
-        """``c / a``: d/da = -c/a² = -out/a."""
-        c = _as_constant(other)
-        if c is None:
-            return NotImplemented
-        if self.data == 0.0:
-            raise ZeroDivisionError(f"division by zero: {c!r} / {self.data!r}")
-        return _node(c / self.data, _rdiv_const_backward, self, c)
-
-    # ---------------------------------------------------------- powers
-    def __pow__(self, other: Operand) -> Value:
-        """``a ** b``: d/da = b·a^(b-1); for a ``Value`` exponent also d/db = a^b·ln(a)."""
-        if isinstance(other, Value):
-            return _node(_power(self.data, other.data), _pow_backward, self, other)
-        c = _as_constant(other)
-        if c is None:
-            return NotImplemented
-        return _node(_power(self.data, c), _pow_const_backward, self, c)
-
-    def __rpow__(self, other: Number) -> Value:
-        """``c ** a`` (a number base): d/da = c^a·ln(c) = out·ln(c)."""
-        c = _as_constant(other)
-        if c is None:
-            return NotImplemented
-        return _node(_power(c, self.data), _rpow_const_backward, self, c)
-
-    def sqrt(self) -> Value:
-        """``√a``: d/da = 1/(2√a) = 0.5/out."""
-        if self.data < 0.0:
-            raise _domain_error("sqrt", f"square root of a negative number ({self.data!r})")
-        return _node(math.sqrt(self.data), _sqrt_backward, self, None)
-
-    # ---------------------------------------------------------- exp and log
-    def exp(self) -> Value:
-        """``eᵃ``: d/da = eᵃ = out (the exponential is its own derivative)."""
-        try:
-            data = math.exp(self.data)
-        except OverflowError:
-            raise OverflowError(f"exp: exp({self.data!r}) is too large for a float") from None
-        return _node(data, _exp_backward, self, None)
-
-    def log(self) -> Value:
-        """``ln a`` (natural logarithm): d/da = 1/a."""
-        return _node(_log(self.data), _log_backward, self, None)
-
-    # ---------------------------------------------------------- activations
-    def tanh(self) -> Value:
-        """``tanh a``: d/da = 1 - tanh² a = (1 - out)(1 + out).
-
-        ``math.tanh`` is finite for every input (±1.0 for large |a|). The
-        factored form ``(1 - t)(1 + t)`` is more accurate than ``1 - t*t`` when
-        ``t`` is close to ±1.
-        """
-        return _node(math.tanh(self.data), _tanh_backward, self, None)
-
-    def sigmoid(self) -> Value:
-        """``σ(a) = 1 / (1 + e⁻ᵃ)``: d/da = σ(a)·(1 - σ(a)) = out·(1 - out).
-
-        Computed so that ``exp`` never overflows: for ``a ≥ 0`` as
-        ``1 / (1 + e⁻ᵃ)``, for ``a < 0`` as ``eᵃ / (1 + eᵃ)``.
-        """
-        return _node(_sigmoid(self.data), _sigmoid_backward, self, None)
-
-    def relu(self) -> Value:
-        """``max(0, a)``: d/da = 1 if a > 0 else 0 (0 at a = 0, as in PyTorch)."""
-        x = self.data
-        return _node(x if x > 0.0 else 0.0, _relu_backward, self, None)
-
-    def leaky_relu(self, slope: float = 0.01) -> Value:
-        """``a if a > 0 else slope·a``: d/da = 1 if a > 0 else slope."""
-        s = _as_constant(slope)
-        if s is None:
-            raise TypeError(f"leaky_relu: slope must be a number, not {type(slope).__name__}")
-        x = self.data
-        return _node(x if x > 0.0 else x * s, _leaky_relu_backward, self, s)
-
-    def __abs__(self) -> Value:
-        """``|a|``: d/da = sign(a) (0 at a = 0, as in PyTorch)."""
-        return _node(abs(self.data), _abs_backward, self, None)
-
-    # ---------------------------------------------------------- trigonometry
-    def sin(self) -> Value:
-        """``sin a``: d/da = cos a."""
-        _check_finite("sin", self.data)
-        return _node(math.sin(self.data), _sin_backward, self, None)
-
-    def cos(self) -> Value:
-        """``cos a``: d/da = -sin a."""
-        _check_finite("cos", self.data)
-        return _node(math.cos(self.data), _cos_backward, self, None)
+    # The operators and methods below are generated from the operation table
+    # at the end of this module (see ``_install``).
 
 
-def _log(x: float) -> float:
-    """``ln x`` for ``x > 0``; a ``ValueError`` naming the number otherwise (NaN included)."""
-    if not x > 0.0:
-        raise _domain_error("log", f"logarithm of a non-positive number ({x!r})")
-    return math.log(x)
+def _nothing() -> None:
+    """A leaf's ``_backward``: nothing to pass on."""
 
 
-def _sigmoid(x: float) -> float:
-    """``1 / (1 + e⁻ˣ)``, evaluated so that ``exp`` only ever sees ``-|x|`` and cannot overflow."""
-    if x >= 0.0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
+def _np_ndarray() -> type:
+    import numpy  # only ever reached from inside a NumPy call, so NumPy is loaded already
+
+    return numpy.ndarray
+
+
+def _rebuild(records: list[tuple]) -> Value:
+    """Undo :meth:`Value.__reduce__`: the graph from its records; returns the last node."""
+    nodes: list[Value] = []
+    for data, grad, label, operation, a, b in records:
+        node = _new(Value)
+        node._data, node.grad, node._label, node._operation = data, grad, label, operation
+        if a.__class__ is tuple:
+            a = tuple(nodes[i] for i in a)
+        elif a is not None:
+            a = nodes[a]
+        if b.__class__ is tuple and len(b) == 2 and b[0] == "node":
+            b = nodes[b[1]]
+        node._a, node._b = a, b
+        nodes.append(node)
+    return nodes[-1]
+
+
+# ============================================================================
+# Helpers the operations' expressions call: each raises a clear error where
+# the result is not a real number (and changes nothing, as nothing is
+# recorded until the number exists).
+# ============================================================================
+
+
+def _domain_error(op: str, detail: str) -> ValueError:
+    return ValueError(f"{op}: {detail}")
+
+
+def _divide(a: float, b: float) -> float:
+    if b == 0.0:
+        raise ZeroDivisionError(f"division by zero: {a!r} / {b!r}")
+    return a / b
+
+
+def _exp(a: float) -> float:
+    try:
+        return math.exp(a)
+    except OverflowError:
+        raise OverflowError(f"exp: exp({a!r}) is too large for a float") from None
+
+
+def _log(a: float) -> float:
+    """``ln a`` for ``a > 0`` (NaN gives NaN); a ``ValueError`` naming the number otherwise."""
+    if a > 0.0 or a != a:
+        return math.log(a)
+    raise _domain_error("log", f"logarithm of a non-positive number ({a!r})")
+
+
+def _log1p(a: float) -> float:
+    """``ln(1 + a)``, accurate for tiny ``a``; ``a > -1``."""
+    if a > -1.0 or a != a:
+        return math.log1p(a)
+    raise _domain_error("log1p", f"log(1 + a) of a number a <= -1 ({a!r})")
+
+
+def _sqrt(a: float) -> float:
+    if a < 0.0:
+        raise _domain_error("sqrt", f"square root of a negative number ({a!r})")
+    return math.sqrt(a)
+
+
+def _sqrt_slope(out: float) -> float:
+    """d√a/da = 1/(2√a) = 0.5/out; infinite at 0, as in PyTorch."""
+    return 0.5 / out if out != 0.0 else math.inf
+
+
+def _sigmoid(a: float) -> float:
+    """``1 / (1 + e⁻ᵃ)``, evaluated so that ``exp`` only ever sees ``-|a|`` and cannot overflow."""
+    if a >= 0.0:
+        return 1.0 / (1.0 + math.exp(-a))
+    e = math.exp(a)
     return e / (1.0 + e)
 
 
-def _check_finite(op: str, x: float) -> None:
-    if math.isinf(x):
-        raise _domain_error(op, f"{op} of an infinite number ({x!r})")
+def _softplus(a: float) -> float:
+    """``ln(1 + eᵃ) = max(a, 0) + ln(1 + e^-|a|)``: ``exp`` never overflows, never rounds to 0 wrongly."""
+    if a != a:
+        return a
+    return max(a, 0.0) + math.log1p(math.exp(-abs(a)))
+
+
+def _finite_trig(op: str, function: Callable[[float], float]) -> Callable[[float], float]:
+    def checked(a: float) -> float:
+        if math.isinf(a):
+            raise _domain_error(op, f"{op} of an infinite number ({a!r})")
+        return function(a)
+
+    checked.__name__ = f"_{op}"
+    return checked
+
+
+_sin = _finite_trig("sin", math.sin)
+_cos = _finite_trig("cos", math.cos)
+
+
+def _sign(a: float) -> float:
+    """sign(a): 1, -1, or 0 at 0 (PyTorch's slope of ``abs`` at its kink); NaN stays NaN."""
+    return 1.0 if a > 0.0 else -1.0 if a < 0.0 else a * 0.0
 
 
 def _power(base: float, exponent: float) -> float:
-    """``base ** exponent`` as a real number, with errors that say what went wrong."""
-    if base < 0.0 and not exponent.is_integer():
+    """``base ** exponent`` as a real number, with errors that say what went wrong.
+
+    A negative base to a finite non-integer power is not real (Python would
+    return a complex number): a ``ValueError``. Infinite and NaN exponents
+    follow IEEE and Python: ``(-0.5) ** inf`` is 0, ``(-1) ** nan`` is NaN.
+    """
+    if base < 0.0 and math.isfinite(exponent) and not exponent.is_integer():
         raise _domain_error(
             "**", f"a negative base to a non-integer power ({base!r} ** {exponent!r}) is not real"
         )
@@ -417,173 +506,386 @@ def _power_slope(base: float, exponent: float) -> float:
     if base == 0.0 and exponent < 1.0:
         return math.copysign(math.inf, exponent)
     try:
-        return exponent * base ** (exponent - 1.0)
+        return exponent * _power(base, exponent - 1.0)
     except OverflowError:  # e.g. a tiny base to a power near -1: the slope is infinite
         negative = base < 0.0 and (exponent - 1.0) % 2.0 == 1.0  # odd power of a negative base
         return exponent * (-math.inf if negative else math.inf)
 
 
+def _power_exponent_slope(base: float, out: float) -> float:
+    """d(base^b)/db = base^b · ln(base): 0 at base = 0 (PyTorch's convention), NaN for base < 0."""
+    if base > 0.0:
+        return out * math.log(base)
+    return 0.0 if base == 0.0 else math.nan
+
+
+def _clamp(a: float, low: float, high: float) -> float:
+    """``a`` limited to [low, high]; NaN stays NaN; for low > high everything is high (as PyTorch)."""
+    if a != a:
+        return a
+    return min(max(a, low), high)
+
+
+def _maximum(a: float, b: float) -> float:
+    """The larger of ``a`` and ``b``; NaN if either is NaN (as ``torch.maximum``)."""
+    if a != a or b != b:
+        return math.nan
+    return a if a >= b else b
+
+
+def _minimum(a: float, b: float) -> float:
+    """The smaller of ``a`` and ``b``; NaN if either is NaN (as ``torch.minimum``)."""
+    if a != a or b != b:
+        return math.nan
+    return a if a <= b else b
+
+
+def _logsumexp(xs: tuple[float, ...]) -> float:
+    """``ln Σ eˣ``, shifted by the largest ``x`` so no ``exp`` overflows: ``m + ln Σ e^(x - m)``.
+
+    The identity holds for every shift ``m``; the largest makes every exponent
+    ≤ 0 and the sum ≥ 1. All ``-inf`` gives ``-inf``; any ``+inf`` gives ``+inf``.
+    """
+    m = max(xs)
+    if m != m or any(x != x for x in xs):
+        return math.nan
+    if math.isinf(m):
+        return m
+    return m + math.log(math.fsum(math.exp(x - m) for x in xs))
+
+
+_HELPERS = {
+    f.__name__: f
+    for f in (
+        _divide,
+        _exp,
+        _log,
+        _log1p,
+        _sqrt,
+        _sqrt_slope,
+        _sigmoid,
+        _softplus,
+        _sin,
+        _cos,
+        _sign,
+        _power,
+        _power_slope,
+        _power_exponent_slope,
+        _clamp,
+        _maximum,
+        _minimum,
+        _logsumexp,
+    )
+}
+
+
+def _op(
+    name: str,
+    forward: str,
+    *,
+    params: tuple[str, ...] = (),
+    nary: bool = False,
+    shown: str | None = None,
+    **derivatives: str,
+) -> Operation:
+    """Define and register one operation (see ``autograd/operation.py``)."""
+    operation = Operation(name, forward, derivatives, params=params, helpers=_HELPERS, nary=nary, shown=shown)
+    return register(operation)
+
+
 # ============================================================================
-# Backward functions: one per operation, each adds out.grad * (local derivative)
-# to its parents' .grad. ``node`` is the output of the operation.
+# The operations: forward expression, then d(out)/d(each input).
+# ``out`` is the result; ``g`` (not written) is out.grad: each input's grad
+# receives g * (its local derivative).
+# ============================================================================
+
+# a + b: the gradient passes through unchanged to both inputs.
+ADD = _op("+", "a + b", a="1.0", b="1.0")
+# a - b: unchanged to a, negated to b.
+SUB = _op("-", "a - b", a="1.0", b="-1.0")
+# -a
+NEG = _op("neg", "-a", a="-1.0")
+# a * b: each input is scaled by the other.
+MUL = _op("*", "a * b", a="b", b="a")
+# a / b: d/da = 1/b, d/db = -a/b² = -out/b. Its own operation (not a * b**-1
+# as in micrograd): one correctly rounded result instead of two roundings.
+DIV = _op("/", "_divide(a, b)", shown="a / b", a="1.0 / b", b="-out / b")
+# a ** b: d/da = b·a^(b-1); d/db = a^b·ln a = out·ln a.
+POW = _op("**", "_power(a, b)", shown="a ** b", a="_power_slope(a, b)", b="_power_exponent_slope(a, out)")
+# √a: d/da = 1/(2√a) = 0.5/out.
+SQRT = _op("sqrt", "_sqrt(a)", a="_sqrt_slope(out)")
+# eᵃ: the exponential is its own derivative.
+EXP = _op("exp", "_exp(a)", a="out")
+# ln a: d/da = 1/a.
+LOG = _op("log", "_log(a)", a="1.0 / a")
+# ln(1 + a), accurate for tiny a: d/da = 1/(1 + a).
+LOG1P = _op("log1p", "_log1p(a)", a="1.0 / (1.0 + a)")
+# tanh a: d/da = 1 - tanh² a, factored as (1 - out)(1 + out), accurate near ±1.
+TANH = _op("tanh", "math.tanh(a)", a="(1.0 - out) * (1.0 + out)")
+# σ(a) = 1/(1 + e⁻ᵃ): d/da = σ(a)(1 - σ(a)) = out·(1 - out).
+SIGMOID = _op("sigmoid", "_sigmoid(a)", a="out * (1.0 - out)")
+# softplus(a) = ln(1 + eᵃ), a smooth ReLU: d/da = σ(a).
+SOFTPLUS = _op("softplus", "_softplus(a)", a="_sigmoid(a)")
+# max(0, a): slope 1 where a > 0, 0 where a ≤ 0 (0 at the kink, as PyTorch); NaN passes through.
+RELU = _op("relu", "0.0 if a <= 0.0 else a", shown="relu(a)", a="0.0 if a <= 0.0 else 1.0")
+# a if a > 0 else slope·a.
+LEAKY_RELU = _op(
+    "leaky_relu",
+    "a if a > 0.0 else a * slope",
+    shown="leaky_relu(a, slope)",
+    params=("slope",),
+    a="1.0 if a > 0.0 else slope",
+)
+# |a|: slope sign(a), 0 at the kink (as PyTorch).
+ABS = _op("abs", "abs(a)", a="_sign(a)")
+# sin a → cos a; cos a → -sin a.
+SIN = _op("sin", "_sin(a)", a="math.cos(a)")
+COS = _op("cos", "_cos(a)", a="-math.sin(a)")
+# a limited to [low, high]: slope 1 inside (ends included, as PyTorch), 0 outside.
+CLAMP = _op("clamp", "_clamp(a, low, high)", params=("low", "high"), a="1.0 if low <= a <= high else 0.0")
+# The larger (smaller) of a and b: the gradient goes to the one chosen, half to each on a tie (as PyTorch).
+MAXIMUM = _op(
+    "maximum",
+    "_maximum(a, b)",
+    a="0.5 if a == b else 0.0 if a < b else 1.0",
+    b="0.5 if a == b else 0.0 if a > b else 1.0",
+)
+MINIMUM = _op(
+    "minimum",
+    "_minimum(a, b)",
+    a="0.5 if a == b else 0.0 if a > b else 1.0",
+    b="0.5 if a == b else 0.0 if a < b else 1.0",
+)
+# ln Σ eˣ over any number of inputs: d/dx = eˣ / Σ e^x' = e^(x - out), the softmax.
+LOGSUMEXP = _op("logsumexp", "_logsumexp(xs)", shown="logsumexp(xs)", nary=True, x="math.exp(x - out)")
+
+#: Every operation of ``Value``, by name.
+OPERATIONS: dict[str, Operation] = {
+    op.name: op
+    for op in (ADD, SUB, NEG, MUL, DIV, POW, SQRT, EXP, LOG, LOG1P, TANH, SIGMOID, SOFTPLUS, RELU)
+    + (LEAKY_RELU, ABS, SIN, COS, CLAMP, MAXIMUM, MINIMUM, LOGSUMEXP)
+}
+
+
+# ============================================================================
+# Methods generated from the operations
 # ============================================================================
 
 
-@_op("+")
-def _add_backward(node: Value) -> None:
-    g = node.grad
-    node._a.grad += g
-    node._b.grad += g
+def _make_node(forward: str, record: str, a: str, b: str, indent: str) -> str:
+    """Source that creates the result node (a leaf under ``no_grad``) and returns it."""
+    lines = [
+        "out = _new(Value)",
+        f"out._data = {forward}",
+        "out.grad = 0.0",
+        'out._label = ""',
+        "if _grad_enabled or _state.enabled:",
+        f"    out._operation = {record}",
+        f"    out._a = {a}",
+        f"    out._b = {b}",
+        "else:",
+        "    out._operation = out._a = out._b = None",
+        "return out",
+    ]
+    return "".join(f"{indent}{line}\n" for line in lines)
 
 
-@_op("+")
-def _add_const_backward(node: Value) -> None:
-    node._a.grad += node.grad
+_WORDS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow"}
 
 
-@_op("-")
-def _sub_backward(node: Value) -> None:
-    g = node.grad
-    node._a.grad += g
-    node._b.grad -= g
+def _record_name(operation: Operation) -> str:
+    """A module-level name for ``operation`` (a variant included), for generated code to refer to."""
+    name = "_OP_" + _WORDS.get(operation.base.name, operation.base.name)
+    if operation.constants:
+        name += "_constant_" + "_".join(sorted(operation.constants))
+    globals()[name] = operation
+    return name
 
 
-@_op("-")
-def _sub_const_backward(node: Value) -> None:
-    node._a.grad += node.grad
+def _define(name: str, source: str, doc: str) -> Callable:
+    """Compile a generated method in this module's namespace (it reads ``_grad_enabled`` there)."""
+    namespace: dict[str, object] = {}
+    exec(compile(source, f"<Value.{name}>", "exec"), globals(), namespace)
+    method = namespace[name]
+    method.__doc__ = doc
+    method.__qualname__ = f"Value.{name}"
+    method.source = source
+    return method
 
 
-@_op("-")
-def _rsub_const_backward(node: Value) -> None:
-    node._a.grad -= node.grad
+def _rule_text(operation: Operation) -> str:
+    return "; ".join(f"d/d{v} = {operation.derivatives[v]}" for v in operation.value_inputs)
 
 
-@_op("neg")
-def _neg_backward(node: Value) -> None:
-    node._a.grad -= node.grad
+def _binary(operation: Operation, name: str, reflected_name: str, doc: str) -> tuple[Callable, Callable]:
+    """``value OP other`` and the reflected ``number OP value`` (a number is a constant, not a node)."""
+    both, const_b, const_a = operation, operation.variant("b"), operation.variant("a")
+    source = (
+        f"def {name}(self, other):\n"
+        "    if isinstance(other, Value):\n"
+        "        a = self._data\n"
+        "        b = other._data\n"
+        + _make_node(operation.forward, _record_name(both), "self", "other", "        ")
+        + "    a = self._data\n"
+        "    b = _as_constant(other)\n"
+        "    if b is None:\n"
+        "        return NotImplemented\n"
+        + _make_node(operation.forward, _record_name(const_b), "self", "b", "    ")
+    )
+    reflected = (
+        f"def {reflected_name}(self, other):\n"
+        "    a = _as_constant(other)\n"
+        "    if a is None:\n"
+        "        return NotImplemented\n"
+        "    b = self._data\n" + _make_node(operation.forward, _record_name(const_a), "self", "a", "    ")
+    )
+    text = f"``{operation.forward}``: {_rule_text(both)}. {doc}"
+    return _define(name, source, text), _define(
+        reflected_name, reflected, f"``number {operation.name} self``: {text}"
+    )
 
 
-@_op("*")
-def _mul_backward(node: Value) -> None:
-    g = node.grad
-    a = node._a
-    b = node._b
-    a.grad += g * b.data
-    b.grad += g * a.data
+def _unary(operation: Operation, doc: str, **defaults: str) -> Callable:
+    """The method ``value.NAME(params...)``: the operation on this node, params as plain numbers."""
+    params = operation.params
+    signature = ", ".join(["self", *(f"{p}={defaults[p]}" if p in defaults else p for p in params)])
+    checks = "".join(f"    {p} = _param({p}, {p!r}, {operation.name!r})\n" for p in params)
+    stored = "None" if not params else params[0] if len(params) == 1 else f"({', '.join(params)})"
+    source = f"def {operation.name}({signature}):\n{checks}    a = self._data\n" + _make_node(
+        operation.forward, _record_name(operation), "self", stored, "    "
+    )
+    return _define(operation.name, source, f"``{operation.forward}``: {_rule_text(operation)}. {doc}")
 
 
-@_op("*")
-def _mul_const_backward(node: Value) -> None:
-    node._a.grad += node.grad * node._b
+def apply(operation: Operation, *operands: object) -> Value:
+    """``operation`` on ``operands`` (``Value``\\ s or plain numbers, then its params): the general path.
+
+    The ``Value`` methods are this, specialised. Use it for an operation of
+    your own: define an :class:`~autograd.operation.Operation` (forward and
+    local derivatives) and ``apply`` it; backward, ``compile_graph`` and
+    ``explain`` then know it too.
+    """
+    if operation.nary:
+        (values,) = operands
+        values = tuple(v if isinstance(v, Value) else Value(_check_data(v)) for v in values)
+        if not values:
+            raise ValueError(f"{operation.name}: needs at least one input")
+        numbers_ = tuple(v._data for v in values)
+        return _result(operation.compute(numbers_), operation, values, None)
+    inputs, params = operands[: len(operation.inputs)], operands[len(operation.inputs) :]
+    if len(inputs) != len(operation.inputs) or len(params) != len(operation.params):
+        raise TypeError(
+            f"{operation.name} takes {len(operation.inputs)} inputs and {len(operation.params)} params, "
+            f"not {len(operands)} operands"
+        )
+    constants = [n for n, x in zip(operation.inputs, inputs, strict=True) if not isinstance(x, Value)]
+    variant = operation.base.variant(*constants)
+    if len(variant.value_inputs) == 0:
+        raise TypeError(f"{operation.name}: at least one input must be a Value")
+    numbers_ = [
+        x._data if isinstance(x, Value) else _param(x, n, operation.name)
+        for n, x in zip(operation.inputs, inputs, strict=True)
+    ]
+    params = [_param(p, n, operation.name) for n, p in zip(operation.params, params, strict=True)]
+    data = variant.compute(*numbers_, *params)
+    parents = [x for x in inputs if isinstance(x, Value)]
+    stored = [x for n, x in zip(operation.inputs, numbers_, strict=True) if n in variant.constants] + params
+    a = parents[0]
+    b = (
+        parents[1]
+        if len(parents) > 1
+        else (stored[0] if len(stored) == 1 else tuple(stored) if stored else None)
+    )
+    return _result(data, variant, a, b)
 
 
-@_op("/")
-def _div_backward(node: Value) -> None:
-    g = node.grad
-    b = node._b
-    node._a.grad += g / b.data
-    b.grad -= g * node.data / b.data
+def _result(data: float, operation: Operation, a: object, b: object) -> Value:
+    out = _new(Value)
+    out._data = data
+    out.grad = 0.0
+    out._label = ""
+    if _grad_enabled or _state.enabled:
+        out._operation, out._a, out._b = operation, a, b
+    else:
+        out._operation = out._a = out._b = None
+    return out
 
 
-@_op("/")
-def _div_const_backward(node: Value) -> None:
-    node._a.grad += node.grad / node._b
+def logsumexp(values: Iterable[Value | float]) -> Value:
+    """``ln Σᵢ exp(xᵢ)``, one node for any number of inputs; d/dxᵢ = softmax(x)ᵢ.
+
+    Computed with the largest input subtracted first, so it never overflows
+    (``logsumexp([1000, 1000])`` is ``1000 + ln 2``), and the shift is chosen
+    again at every replay of a compiled graph: it lives inside the operation.
+
+    >>> x, y = Value(0.0), Value(0.0)
+    >>> z = logsumexp([x, y]); z.backward()
+    >>> round(z.data, 6), x.grad
+    (0.693147, 0.5)
+    """
+    return apply(LOGSUMEXP, tuple(values))
 
 
-@_op("/")
-def _rdiv_const_backward(node: Value) -> None:
-    a = node._a
-    a.grad -= node.grad * node.data / a.data
+def _install() -> None:
+    """Attach the generated operators and methods to ``Value``."""
+    for operation, name, reflected, doc in (
+        (ADD, "__add__", "__radd__", "The gradient passes through unchanged."),
+        (SUB, "__sub__", "__rsub__", "Unchanged to a, negated to b."),
+        (MUL, "__mul__", "__rmul__", "Each input is scaled by the other."),
+        (DIV, "__truediv__", "__rtruediv__", "One correctly rounded division, not a * b**-1."),
+        (POW, "__pow__", "__rpow__", "A negative base needs an integer power."),
+        (MAXIMUM, "maximum", "_rmaximum", "Ties share the gradient equally, as in PyTorch."),
+        (MINIMUM, "minimum", "_rminimum", "Ties share the gradient equally, as in PyTorch."),
+    ):
+        forward, backward_ = _binary(operation, name, reflected, doc)
+        setattr(Value, name, forward)
+        setattr(Value, reflected, backward_)
+    for operation, doc, defaults in (
+        (NEG, "Negation.", {}),
+        (ABS, "Slope 0 at the kink.", {}),
+        (SQRT, "Infinite slope at 0.", {}),
+        (EXP, "Overflows (an OverflowError) above about 709.78.", {}),
+        (LOG, "Natural logarithm, for a > 0.", {}),
+        (LOG1P, "ln(1 + a), accurate for tiny a.", {}),
+        (TANH, "Finite for every input.", {}),
+        (SIGMOID, "Never overflows.", {}),
+        (SOFTPLUS, "A smooth ReLU; never overflows.", {}),
+        (RELU, "0 at the kink; NaN passes through.", {}),
+        (LEAKY_RELU, "A small slope for negative inputs.", {"slope": "0.01"}),
+        (SIN, "", {}),
+        (COS, "", {}),
+        (CLAMP, "Use None for no bound.", {}),
+    ):
+        setattr(Value, operation.name, _unary(operation, doc, **defaults))
+    Value.__neg__ = Value.neg
+    Value.__abs__ = Value.abs
+    del Value.neg
+    clamp = Value.clamp
+
+    def clamped(self: Value, low: float | None = None, high: float | None = None) -> Value:
+        return clamp(self, -math.inf if low is None else low, math.inf if high is None else high)
+
+    clamped.__doc__ = clamp.__doc__ + ("\n\n        >>> Value(-3.0).clamp(low=-1.0).data\n        -1.0\n")
+    clamped.__name__ = clamped.__qualname__ = "clamp"
+    Value.clamp = clamped
 
 
-@_op("**")
-def _pow_backward(node: Value) -> None:
-    g = node.grad
-    a = node._a
-    b = node._b
-    a.grad += g * _power_slope(a.data, b.data)
-    # d(a^b)/db = a^b · ln(a): defined for a > 0; at a = 0 the limit is 0 for
-    # b ≥ 0 (PyTorch's convention); for a < 0 it is not a real number.
-    if a.data > 0.0:
-        b.grad += g * node.data * math.log(a.data)
-    elif a.data < 0.0:
-        b.grad += g * math.nan
+_install()
 
-
-@_op("**")
-def _pow_const_backward(node: Value) -> None:
-    a = node._a
-    a.grad += node.grad * _power_slope(a.data, node._b)
-
-
-@_op("**")
-def _rpow_const_backward(node: Value) -> None:
-    c = node._b
-    # d(c^a)/da = c^a · ln(c); a zero base gives 0 (constant 0 for a > 0).
-    if c > 0.0:
-        node._a.grad += node.grad * node.data * math.log(c)
-    elif c < 0.0:
-        node._a.grad += node.grad * math.nan
-
-
-@_op("sqrt")
-def _sqrt_backward(node: Value) -> None:
-    out = node.data
-    node._a.grad += node.grad * (0.5 / out if out != 0.0 else math.inf)
-
-
-@_op("exp")
-def _exp_backward(node: Value) -> None:
-    node._a.grad += node.grad * node.data
-
-
-@_op("log")
-def _log_backward(node: Value) -> None:
-    a = node._a
-    a.grad += node.grad / a.data
-
-
-@_op("tanh")
-def _tanh_backward(node: Value) -> None:
-    t = node.data
-    node._a.grad += node.grad * ((1.0 - t) * (1.0 + t))
-
-
-@_op("sigmoid")
-def _sigmoid_backward(node: Value) -> None:
-    s = node.data
-    node._a.grad += node.grad * (s * (1.0 - s))
-
-
-@_op("relu")
-def _relu_backward(node: Value) -> None:
-    if node.data > 0.0:
-        node._a.grad += node.grad
-
-
-@_op("leaky_relu")
-def _leaky_relu_backward(node: Value) -> None:
-    a = node._a
-    a.grad += node.grad if a.data > 0.0 else node.grad * node._b
-
-
-@_op("abs")
-def _abs_backward(node: Value) -> None:
-    a = node._a
-    x = a.data
-    if x > 0.0:
-        a.grad += node.grad
-    elif x < 0.0:
-        a.grad -= node.grad
-
-
-@_op("sin")
-def _sin_backward(node: Value) -> None:
-    a = node._a
-    a.grad += node.grad * math.cos(a.data)
-
-
-@_op("cos")
-def _cos_backward(node: Value) -> None:
-    a = node._a
-    a.grad -= node.grad * math.sin(a.data)
+#: NumPy ufuncs and the engine's operations they stand for (``Value.__array_ufunc__``).
+_UFUNCS: dict[str, Callable] = {
+    "add": lambda a, b: a + b,
+    "subtract": lambda a, b: a - b,
+    "multiply": lambda a, b: a * b,
+    "divide": lambda a, b: a / b,
+    "true_divide": lambda a, b: a / b,
+    "power": lambda a, b: a**b,
+    "negative": lambda a: -a,
+    "absolute": abs,
+    "exp": lambda a: Value.exp(a),
+    "log": lambda a: Value.log(a),
+    "sqrt": lambda a: Value.sqrt(a),
+    "tanh": lambda a: Value.tanh(a),
+    "sin": lambda a: Value.sin(a),
+    "cos": lambda a: Value.cos(a),
+}

