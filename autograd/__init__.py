@@ -10,17 +10,21 @@ from .check import gradcheck
 from .compile import compile_graph
 from .explain import explain
 from .graph import backward, is_grad_enabled, no_grad, topological_order
-from .value import Value
+from .operation import Operation
+from .value import Value, apply, logsumexp
 from .viz import draw_graph, save_graph
 
 __all__ = [
+    "Operation",
     "Value",
+    "apply",
     "backward",
     "compile_graph",
     "draw_graph",
     "explain",
     "gradcheck",
     "is_grad_enabled",
+    "logsumexp",
     "no_grad",
     "save_graph",
     "topological_order",

@@ -554,9 +554,52 @@ def _logsumexp(xs: tuple[float, ...]) -> float:
     return m + math.log(math.fsum(math.exp(x - m) for x in xs))
 
 
+#: PyTorch's ``binary_cross_entropy`` clamps each log at -100, so that a
+#: probability of exactly 0 or 1 gives a finite loss; so do we.
+LOG_CLAMP = -100.0
+
+
+def _binary_cross_entropy(p: float, y: float) -> float:
+    """``-[y·log p + (1 - y)·log(1 - p)]``, each log clamped at -100, ``log(1 - p)`` as ``log1p(-p)``."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"binary_cross_entropy: probabilities must be in [0, 1], got {p!r}")
+    log_p = math.log(p) if p > 0.0 else -math.inf
+    log_q = math.log1p(-p) if p < 1.0 else -math.inf
+    return -(y * max(log_p, LOG_CLAMP) + (1.0 - y) * max(log_q, LOG_CLAMP))
+
+
+#: PyTorch's floor under p(1 - p) in the gradient of binary cross-entropy: 1e-12 as a float32.
+BCE_EPSILON = 9.999999960041972e-13
+
+
+def _bce_slope(p: float, y: float) -> float:
+    """d/dp of binary cross-entropy, PyTorch's formula: ``(p - y) / max(p(1 - p), 1e-12)``.
+
+    ``(p - y) / (p(1 - p))`` is the exact derivative; the floor (PyTorch's,
+    :data:`BCE_EPSILON`) keeps it finite at p = 0 and p = 1.
+    """
+    return (p - y) / max((1.0 - p) * p, BCE_EPSILON)
+
+
+def _binary_cross_entropy_with_logits(x: float, y: float) -> float:
+    """``log(1 + eˣ) - x·y``, with ``exp`` only of a number ≤ 0 (the branch lives inside the operation).
+
+    For x ≥ 0, ``log(1 + eˣ) = x + log(1 + e⁻ˣ)``; ``log1p`` keeps the digits
+    of a tiny loss (``1 + e⁻⁴⁰`` would round to 1).
+    """
+    if x >= 0.0:
+        return x * (1.0 - y) + math.log1p(math.exp(-x))
+    if x < 0.0:
+        return math.log1p(math.exp(x)) - x * y
+    return x  # NaN
+
+
 _HELPERS = {
     f.__name__: f
     for f in (
+        _binary_cross_entropy,
+        _bce_slope,
+        _binary_cross_entropy_with_logits,
         _divide,
         _exp,
         _log,
@@ -659,11 +702,22 @@ MINIMUM = _op(
 # ln Σ eˣ over any number of inputs: d/dx = eˣ / Σ e^x' = e^(x - out), the softmax.
 LOGSUMEXP = _op("logsumexp", "_logsumexp(xs)", shown="logsumexp(xs)", nary=True, x="math.exp(x - out)")
 
+# Binary cross-entropy of a probability p against a target y (a plain number),
+# and of a logit x (p = σ(x)): fused, as in PyTorch, so the clamp at -100 and the
+# choice of a stable formula are made inside the operation, again at every replay.
+BINARY_CROSS_ENTROPY = _op(
+    "binary_cross_entropy", "_binary_cross_entropy(p, y)", params=("y",), p="_bce_slope(p, y)"
+)
+BINARY_CROSS_ENTROPY_WITH_LOGITS = _op(
+    "binary_cross_entropy_with_logits", "_binary_cross_entropy_with_logits(x, y)", params=("y",), x="_sigmoid(x) - y"
+)
+
 #: Every operation of ``Value``, by name.
 OPERATIONS: dict[str, Operation] = {
     op.name: op
     for op in (ADD, SUB, NEG, MUL, DIV, POW, SQRT, EXP, LOG, LOG1P, TANH, SIGMOID, SOFTPLUS, RELU)
     + (LEAKY_RELU, ABS, SIN, COS, CLAMP, MAXIMUM, MINIMUM, LOGSUMEXP)
+    + (BINARY_CROSS_ENTROPY, BINARY_CROSS_ENTROPY_WITH_LOGITS)
 }
 
 

@@ -10,40 +10,38 @@ returns the list. A plain number given as a prediction is a constant.
 The numbers and gradients agree with ``torch.nn.functional`` (float64) to
 about 1e-12 relative; ``tests/test_losses.py`` checks 1e-9 on random inputs.
 
-Numerical stability: subtracting a constant
--------------------------------------------
-``Value`` has no ``max`` or ``clamp``, and it does not need one. Softmax and
-log-sum-exp are unchanged when every logit is shifted by the same number
-``m``::
+Numerical stability, and why the losses use fused operations
+------------------------------------------------------------
+Softmax and log-sum-exp are unchanged when every logit is shifted by the same
+number ``m``::
 
-    softmax(z)ᵢ = exp(zᵢ) / Σⱼ exp(zⱼ) = exp(zᵢ - m) / Σⱼ exp(zⱼ - m)
     log Σⱼ exp(zⱼ) = m + log Σⱼ exp(zⱼ - m)
 
-These identities hold for *every* number ``m``, so we may pick ``m`` as a plain
-number, the largest logit's ``.data``, and differentiate with ``m`` held
-fixed: the derivative of the right-hand side with respect to each ``zᵢ`` is
-the derivative of the left-hand side, exactly. Choosing the largest logit
-makes every ``exp`` argument ≤ 0, so nothing overflows (logits of ±1000 are
-fine), and the largest term is ``exp(0) = 1``, so the sum is ≥ 1 and its
-``log`` never sees 0.
+Choosing ``m`` = the largest logit makes every ``exp`` argument ≤ 0, so nothing
+overflows (logits of ±1000 are fine). *Which* logit is largest depends on the
+numbers, so the choice is made inside one operation, ``autograd.logsumexp``,
+which makes it again every time the graph is evaluated, including when a
+compiled graph is replayed with new numbers (a choice made in Python, around
+the operations, would be frozen into the recording).
 
-The same idea corrects a logarithm's *value* without touching its slope: to
-get ``log(1 + v)`` accurately for a tiny ``v`` (where ``1 + v`` rounds to 1 and
-``log`` returns 0), we add the plain number ``math.log1p(v) - log(1 + v)`` to
-``log(1 + v)``. The slope ``1 / (1 + v)`` of the uncorrected node was already
-accurate; only its value lost digits.
+Binary cross-entropy clamps each log at -100, as PyTorch does, and the
+logits version picks one of two stable formulas by the sign of the logit:
+both are data-dependent choices too, so each loss is one fused operation of
+the engine (``BINARY_CROSS_ENTROPY``, ``BINARY_CROSS_ENTROPY_WITH_LOGITS``),
+with PyTorch's formulas for the value and the gradient.
 """
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Callable, Sequence
 from typing import Union
 
-from autograd import Value
+from autograd import Value, logsumexp
+from autograd.value import BINARY_CROSS_ENTROPY, BINARY_CROSS_ENTROPY_WITH_LOGITS, LOG_CLAMP, apply
 
 __all__ = [
+    "LOG_CLAMP",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
@@ -57,9 +55,6 @@ Prediction = Union[Value, float]
 Loss = Union[Value, list[Value]]
 REDUCTIONS = ("mean", "sum", "none")
 
-#: PyTorch's ``binary_cross_entropy`` clamps each log at -100 (so that a
-#: probability of exactly 0 or 1 gives a finite loss); we do the same.
-LOG_CLAMP = -100.0
 
 
 # ---------------------------------------------------------------- helpers
@@ -133,27 +128,6 @@ def _elementwise(
     return _reduce([term(p, t) for p, t in _samples(name, pred, target)], reduction)
 
 
-def _log(u: Value, exact: float) -> Value:
-    """``log(u)`` whose value is corrected to ``exact`` (a plain number) and clamped at -100.
-
-    ``u`` is a node whose ``data`` may carry a rounding error (``1 - p`` for a
-    tiny ``p``); ``exact`` is the logarithm computed accurately from the data
-    (e.g. ``math.log1p(-p)``). The correction ``exact - log(u)`` is a constant,
-    so the gradient is the ordinary ``1/u``. Below -100 the result is the
-    constant -100 (PyTorch's clamp), still connected to ``u`` with slope 0.
-    """
-    if exact < LOG_CLAMP:
-        return u * 0.0 + LOG_CLAMP
-    out = u.log()
-    correction = exact - out.data
-    return out + correction if correction else out
-
-
-def _log1p(v: Value) -> Value:
-    """``log(1 + v)``, accurate for tiny ``v`` (see the module docstring); ``v > -1``."""
-    return _log(v + 1.0, math.log1p(v.data))
-
-
 # ---------------------------------------------------------------- regression
 def mse_loss(
     pred: Prediction | Sequence[Prediction], target: float | Sequence[float], reduction: str = "mean"
@@ -164,15 +138,8 @@ def mse_loss(
 
 # ---------------------------------------------------------------- binary classification
 def _bce_term(p: Value, y: float) -> Value:
-    """``-[y·log p + (1 - y)·log(1 - p)]``, skipping a term whose weight is 0."""
-    if not 0.0 <= p.data <= 1.0:
-        raise ValueError(f"binary_cross_entropy: probabilities must be in [0, 1], got {p.data!r}")
-    terms = []
-    if y != 0.0:
-        terms.append(_log(p, math.log(p.data) if p.data > 0.0 else -math.inf) * -y)
-    if y != 1.0:
-        terms.append(_log(1.0 - p, math.log1p(-p.data) if p.data < 1.0 else -math.inf) * (y - 1.0))
-    return _total(terms)
+    """One sample's binary cross-entropy: the engine's fused operation (see the module docstring)."""
+    return apply(BINARY_CROSS_ENTROPY, p, y)
 
 
 def binary_cross_entropy(
@@ -188,20 +155,17 @@ def binary_cross_entropy(
     wrong.
 
     As in PyTorch each log is clamped at -100, so ``p = 0`` or ``p = 1`` gives
-    a finite loss (at most 100 per sample). Where a log is clamped the term is
-    a constant and its gradient is 0 (what autograd through ``torch.clamp``
-    gives; PyTorch's own fused backward returns ``(p - y)/max(p(1 - p), 1e-12)``
-    there instead). ``log(1 - p)`` is computed accurately for tiny ``p``.
+    a finite loss (at most 100 per sample), and the gradient is PyTorch's
+    ``(p - y) / max(p(1 - p), 1e-12)``: finite everywhere. ``log(1 - p)`` is
+    computed accurately for tiny ``p``.
     Prefer :func:`binary_cross_entropy_with_logits`: it needs no clamp.
     """
     return _elementwise("binary_cross_entropy", prob, target, reduction, _bce_term)
 
 
 def _bce_logits_term(x: Value, y: float) -> Value:
-    """``log(1 + eˣ) - x·y`` with ``exp`` only of a number ≤ 0 (the branch is chosen by ``x.data``)."""
-    if x.data >= 0.0:  # log(1 + eˣ) = x + log(1 + e⁻ˣ)
-        return x * (1.0 - y) + _log1p((-x).exp())
-    return _log1p(x.exp()) - x * y
+    """One sample's loss: the engine's fused operation, its branch chosen inside it by the sign of ``x``."""
+    return apply(BINARY_CROSS_ENTROPY_WITH_LOGITS, x, y)
 
 
 def binary_cross_entropy_with_logits(
@@ -218,10 +182,10 @@ def binary_cross_entropy_with_logits(
 
     That is PyTorch's formula. Built literally from ``relu`` and ``abs`` it
     would have the wrong gradient at ``x = 0``: each of those has a kink there
-    (we take slope 0 at a kink), while their sum is smooth. So the branch,
-    ``x ≥ 0`` or ``x < 0``, is chosen from the number ``x.data`` (a constant
-    decision, like the max in log-sum-exp) and each branch is a smooth
-    expression whose gradient is exact, ``σ(x) - y``. Unlike
+    (we take slope 0 at a kink), while their sum is smooth. So it is one
+    operation of the engine: the branch, ``x ≥ 0`` or ``x < 0``, is chosen
+    inside it (again at every replay of a compiled graph), each branch is a
+    smooth expression, and the gradient is exactly ``σ(x) - y``. Unlike
     ``binary_cross_entropy(sigmoid(x), y)`` this stays exact when the sigmoid
     would round to 0 or 1.
     """
@@ -250,38 +214,34 @@ def hinge_loss(
 
 
 # ---------------------------------------------------------------- several classes
-def _shifted_and_total(logits: Sequence[Prediction]) -> tuple[list[Value], list[Value], Value]:
-    """``zᵢ - m``, ``exp(zᵢ - m)`` and ``Σ exp(zⱼ - m)`` for ``m = max(z).data`` (a constant)."""
+def _logits(logits: Sequence[Prediction]) -> list[Value]:
     if not isinstance(logits, (list, tuple)) or not logits:
         raise ValueError(f"logits must be a non-empty list of Values, not {logits!r}")
-    values = [_as_value(z, f"logit {i}") for i, z in enumerate(logits)]
-    m = max(v.data for v in values)
-    shifted = [v - m for v in values]
-    exps = [s.exp() for s in shifted]
-    return shifted, exps, _total(exps)
+    return [_as_value(z, f"logit {i}") for i, z in enumerate(logits)]
 
 
 def softmax(logits: Sequence[Prediction]) -> list[Value]:
-    """``exp(zᵢ) / Σⱼ exp(zⱼ)``: probabilities (positive, summing to 1) from one sample's logits."""
-    _, exps, total = _shifted_and_total(logits)
-    return [e / total for e in exps]
+    """``exp(zᵢ) / Σⱼ exp(zⱼ) = exp(zᵢ - logsumexp(z))``: probabilities (positive, summing to 1)."""
+    values = _logits(logits)
+    log_total = logsumexp(values)
+    return [(v - log_total).exp() for v in values]
 
 
 def log_softmax(logits: Sequence[Prediction]) -> list[Value]:
-    """``zᵢ - log Σⱼ exp(zⱼ)``, computed as ``(zᵢ - m) - log Σⱼ exp(zⱼ - m)``: finite for any logits."""
-    shifted, _, total = _shifted_and_total(logits)
-    log_total = total.log()
-    return [s - log_total for s in shifted]
+    """``zᵢ - log Σⱼ exp(zⱼ)``, with ``autograd.logsumexp``: finite for any logits."""
+    values = _logits(logits)
+    log_total = logsumexp(values)
+    return [v - log_total for v in values]
 
 
 def _cross_entropy_term(logits: Sequence[Prediction], target: object, what: str) -> Value:
-    """``-log softmax(z)[t] = log Σⱼ exp(zⱼ - m) - (z_t - m)``."""
+    """``-log softmax(z)[t] = logsumexp(z) - z_t``."""
     if isinstance(target, bool) or not isinstance(target, int):
         raise TypeError(f"cross_entropy: {what} must be an int class index, not {type(target).__name__}")
-    shifted, _, total = _shifted_and_total(logits)
-    if not 0 <= target < len(shifted):
-        raise ValueError(f"cross_entropy: {what} is {target}, outside 0..{len(shifted) - 1}")
-    return total.log() - shifted[target]
+    values = _logits(logits)
+    if not 0 <= target < len(values):
+        raise ValueError(f"cross_entropy: {what} is {target}, outside 0..{len(values) - 1}")
+    return logsumexp(values) - values[target]
 
 
 def cross_entropy(

@@ -14,6 +14,13 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from autograd import apply, logsumexp
+from autograd.value import BINARY_CROSS_ENTROPY, BINARY_CROSS_ENTROPY_WITH_LOGITS
+
+
+def _t(x: float) -> torch.Tensor:
+    return torch.tensor(x, dtype=torch.float64)
+
 
 @dataclass(frozen=True)
 class Op:
@@ -77,6 +84,58 @@ OPS: list[Op] = [
     Op("abs", 1, abs, torch.abs, ((1.5,), (-1.5,), (0.0,)), smooth=False),
     Op("sin", 1, lambda a: a.sin(), torch.sin, ((0.5,), (-3.0,), (100.0,))),
     Op("cos", 1, lambda a: a.cos(), torch.cos, ((0.5,), (-3.0,), (100.0,))),
+    Op("log1p", 1, lambda a: a.log1p(), torch.log1p, ((0.5,), (-0.5,), (1e-10,), (1e10,))),
+    Op("softplus", 1, lambda a: a.softplus(), F.softplus, ((0.5,), (-3.0,), (15.0,), (-40.0,))),
+    Op(
+        "clamp",
+        1,
+        lambda a: a.clamp(-1.0, 2.0),
+        lambda a: torch.clamp(a, -1.0, 2.0),
+        ((0.5,), (-3.0,), (5.0,), (-1.0,), (2.0,)),
+        smooth=False,
+    ),
+    Op("clamp_low", 1, lambda a: a.clamp(low=0.5), lambda a: torch.clamp(a, min=0.5), ((1.5,), (-3.0,))),
+    Op("clamp_high", 1, lambda a: a.clamp(high=0.5), lambda a: torch.clamp(a, max=0.5), ((1.5,), (-3.0,))),
+    Op("maximum", 2, lambda a, b: a.maximum(b), torch.maximum, ((1.5, -2.0), (-1.0, 3.0), (2.0, 2.0)), smooth=False),
+    Op("minimum", 2, lambda a, b: a.minimum(b), torch.minimum, ((1.5, -2.0), (-1.0, 3.0), (2.0, 2.0)), smooth=False),
+    Op(
+        "maximum_const",
+        1,
+        lambda a: a.maximum(0.5),
+        lambda a: torch.maximum(a, _t(0.5)),
+        ((1.5,), (-2.0,), (0.5,)),
+        smooth=False,
+    ),
+    Op("rminimum_const", 1, lambda a: a._rminimum(0.5), lambda a: torch.minimum(_t(0.5), a), ((1.5,), (-2.0,))),
+    Op(
+        "logsumexp",
+        3,
+        lambda a, b, c: logsumexp([a, b, c]),
+        lambda a, b, c: torch.logsumexp(torch.stack([a, b, c]), 0),
+        ((0.5, -1.0, 2.0), (1000.0, 1000.0, -1000.0), (0.0, 0.0, 0.0), (-3.0, 40.0, 7.0)),
+    ),
+    Op(
+        "binary_cross_entropy",
+        1,
+        lambda p: apply(BINARY_CROSS_ENTROPY, p, 0.3),
+        lambda p: F.binary_cross_entropy(p, _t(0.3)),
+        ((0.2,), (0.9,), (1e-5,)),
+    ),
+    Op(
+        "binary_cross_entropy_at_0_and_1",
+        1,
+        lambda p: apply(BINARY_CROSS_ENTROPY, p, 1.0),
+        lambda p: F.binary_cross_entropy(p, _t(1.0)),
+        ((0.0,), (1.0,), (1e-50,)),
+        smooth=False,
+    ),
+    Op(
+        "binary_cross_entropy_with_logits",
+        1,
+        lambda x: apply(BINARY_CROSS_ENTROPY_WITH_LOGITS, x, 0.3),
+        lambda x: F.binary_cross_entropy_with_logits(x, _t(0.3)),
+        ((0.5,), (-3.0,), (0.0,), (40.0,), (-40.0,)),
+    ),
 ]
 
 
