@@ -296,20 +296,24 @@ class Value:
         """Pickle (and ``copy.deepcopy``) a node with its graph, without recursion.
 
         The default pickler recurses into every parent, which fails on a long
-        chain; here the graph is stored as a list in topological order, each
-        node referring to its parents by position.
+        chain (a ``RecursionError``). Here the intermediate nodes are stored as
+        a flat list in topological order, each referring to its parents by
+        position; the leaves are stored as themselves, so a parameter that
+        appears in several pickled graphs (or in the model) stays one object.
         """
+        if self._operation is None:
+            return (_leaf, (self._data, self.grad, self._label))
         from .graph import topological_order
 
         order = topological_order(self)
         position = {id(node): i for i, node in enumerate(order)}
-        records = []
+        records: list[object] = []
         for node in order:
+            if node._operation is None:
+                records.append(node)
+                continue
             a, b = node._a, node._b
-            if a.__class__ is tuple:
-                a = tuple(position[id(p)] for p in a)
-            elif a is not None:
-                a = position[id(a)]
+            a = tuple(position[id(p)] for p in a) if a.__class__ is tuple else position[id(a)]
             if isinstance(b, Value):
                 b = ("node", position[id(b)])
             records.append((node._data, node.grad, node._label, node._operation, a, b))
@@ -376,19 +380,25 @@ def _np_ndarray() -> type:
     return numpy.ndarray
 
 
-def _rebuild(records: list[tuple]) -> Value:
+def _leaf(data: float, grad: float, label: str) -> Value:
+    """Undo :meth:`Value.__reduce__` for a leaf."""
+    leaf = Value(data, label)
+    leaf.grad = grad
+    return leaf
+
+
+def _rebuild(records: list) -> Value:
     """Undo :meth:`Value.__reduce__`: the graph from its records; returns the last node."""
     nodes: list[Value] = []
-    for data, grad, label, operation, a, b in records:
+    for record in records:
+        if isinstance(record, Value):  # a leaf, unpickled by itself
+            nodes.append(record)
+            continue
+        data, grad, label, operation, a, b = record
         node = _new(Value)
         node._data, node.grad, node._label, node._operation = data, grad, label, operation
-        if a.__class__ is tuple:
-            a = tuple(nodes[i] for i in a)
-        elif a is not None:
-            a = nodes[a]
-        if b.__class__ is tuple and len(b) == 2 and b[0] == "node":
-            b = nodes[b[1]]
-        node._a, node._b = a, b
+        node._a = tuple(nodes[i] for i in a) if a.__class__ is tuple else nodes[a]
+        node._b = nodes[b[1]] if b.__class__ is tuple and len(b) == 2 and b[0] == "node" else b
         nodes.append(node)
     return nodes[-1]
 
@@ -709,7 +719,10 @@ BINARY_CROSS_ENTROPY = _op(
     "binary_cross_entropy", "_binary_cross_entropy(p, y)", params=("y",), p="_bce_slope(p, y)"
 )
 BINARY_CROSS_ENTROPY_WITH_LOGITS = _op(
-    "binary_cross_entropy_with_logits", "_binary_cross_entropy_with_logits(x, y)", params=("y",), x="_sigmoid(x) - y"
+    "binary_cross_entropy_with_logits",
+    "_binary_cross_entropy_with_logits(x, y)",
+    params=("y",),
+    x="_sigmoid(x) - y",
 )
 
 #: Every operation of ``Value``, by name.

@@ -329,3 +329,70 @@ def test_tracebacks_show_the_generated_line():
     text = "".join(traceback.format_exception(cause))
     assert "y = _divide(1.0, x)" in text  # the generated source, through linecache
     assert "y = _divide(1.0, x)" in str(info.value)
+
+
+# ---------------------------------------------------------------- any label, any graph
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        ("x", "𝐱"),  # the same identifier after Python's NFKC normalisation
+        ("ｍath", "y"),
+        ("ｌeaves", "ｏutput"),
+        ("nodes", "output"),
+        ("print", "len"),
+        ("class", "lambda"),
+        ("v1", "g0"),
+        ("grad_x", "x"),
+        ("_divide", "_power"),
+        ("a b", "1x"),
+    ],
+)
+def test_any_labels_replay_exactly(labels):
+    a, b = Value(2.0, label=labels[0]), Value(3.0, label=labels[1])
+    out = a * 3 + b
+    step = compile_graph(out)
+    a.data, b.data = 2.5, -1.0
+    value = step()
+    assert (value, a.grad, b.grad) == (6.5, 3.0, 1.0)
+    for label in labels:  # a label that cannot be a variable is kept in a comment
+        assert repr(label) in step.source or f"{label} = leaves" in step.source
+
+
+def test_only_plain_ascii_labels_become_variable_names():
+    x, y = Value(1.0, label="x"), Value(2.0, label="𝐱")
+    source = compile_graph(x + y).source
+    assert "x = leaves" in source and "𝐱 =" not in source and "# '𝐱'" in source
+
+
+def test_an_intermediate_used_only_by_zero_to_its_power_replays():
+    x = Value(2.0)
+    y = 0 ** (x * 3)
+    step = compile_graph(y)
+    assert step() == 0.0 and x.grad == 0.0
+    x.grad = 0.0
+    y.backward()
+    assert x.grad == 0.0
+
+
+@pytest.mark.parametrize("p0, p1", [(1e-50, 0.5), (0.5, 1e-50), (0.999, 1.0)])
+def test_a_loss_branch_recorded_on_one_side_replays_on_the_other(p0, p1):
+    nn = pytest.importorskip("nn")
+    p = Value(p0)
+    loss = nn.losses.binary_cross_entropy(p, 1.0)
+    step = compile_graph(loss)
+    p.data, p.grad = p1, 0.0
+    replayed = (step(), p.grad)
+    fresh = Value(p1)
+    expected = nn.losses.binary_cross_entropy(fresh, 1.0)
+    expected.backward()
+    assert replayed == (expected.data, fresh.grad)
+
+
+def test_the_max_shift_of_cross_entropy_is_chosen_again_on_replay():
+    nn = pytest.importorskip("nn")
+    z = [Value(1000.0), Value(0.0)]
+    step = compile_graph(nn.losses.cross_entropy(z, 1))
+    z[0].data, z[1].data = 0.0, 1000.0  # the other logit is now the largest
+    assert step() == 0.0 and [v.grad for v in z] == [0.0, 0.0]

@@ -124,3 +124,53 @@ def test_no_grad_as_a_decorator():
     a = Value(1.0)
     assert update(a).is_leaf
     assert not (a * 2).is_leaf
+
+
+# ---------------------------------------------------------------- no_grad nests, per thread
+
+
+def test_the_same_no_grad_instance_nested_turns_recording_back_on():
+    ng = no_grad()
+    with ng:
+        with ng:
+            pass
+        assert not is_grad_enabled()
+    assert is_grad_enabled()
+    assert not (Value(1.0) * 2).is_leaf
+
+
+def test_a_recursive_no_grad_function_turns_recording_back_on():
+    @no_grad()
+    def countdown(n):
+        return Value(float(n)) * 2 if n == 0 else countdown(n - 1)
+
+    assert countdown(5).is_leaf
+    assert is_grad_enabled() and not (Value(1.0) * 2).is_leaf
+
+
+def test_no_grad_is_per_thread_and_interleaved_blocks_restore_recording():
+    import threading
+
+    inside = threading.Barrier(2)
+    recorded: dict[str, bool] = {}
+
+    def evaluate():  # enters no_grad first, leaves it last
+        with no_grad():
+            inside.wait()  # the other thread is recording now
+            inside.wait()
+            recorded["no_grad thread"] = not (Value(1.0) * 2).is_leaf
+
+    def train():
+        inside.wait()
+        recorded["other thread"] = not (Value(1.0) * 2).is_leaf
+        with no_grad():
+            pass
+        inside.wait()
+
+    threads = [threading.Thread(target=evaluate), threading.Thread(target=train)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert recorded == {"no_grad thread": False, "other thread": True}
+    assert is_grad_enabled() and not (Value(1.0) * 2).is_leaf

@@ -299,3 +299,191 @@ def test_an_overflowing_power_slope_is_infinite_as_in_pytorch():
         tb = torch.tensor(exponent, dtype=torch.float64, requires_grad=True)
         (ta**tb).backward()
         assert a.grad == ta.grad.item() and math.isinf(a.grad)
+
+
+# ---------------------------------------------------------------- numbers in, numbers out
+
+
+def test_assigning_a_numpy_float32_keeps_double_precision():
+    np = pytest.importorskip("numpy")
+    x = Value(0.0)
+    x.data = np.float32(0.1)
+    assert type(x.data) is float and x.data == float(np.float32(0.1))
+    y = (x * 3 + 1e-9).exp()
+    exact = math.exp(float(np.float32(0.1)) * 3 + 1e-9)
+    assert type(y.data) is float and y.data == exact  # float32 arithmetic would be ~6e-9 off
+
+
+def test_assigning_a_non_number_to_data_is_refused_and_changes_nothing():
+    x = Value(2.0)
+    with pytest.raises(TypeError, match="str"):
+        x.data = "3"
+    assert x.data == 2.0
+
+
+def test_numpy_booleans_are_numbers_like_pythons():
+    np = pytest.importorskip("numpy")
+    assert Value(np.bool_(True)).data == 1.0
+    x = Value(2.0)
+    y = x + np.bool_(1)
+    y.backward()
+    assert y.data == 3.0 and x.grad == 1.0
+
+
+def test_a_huge_integer_is_an_overflow_error_that_shows_the_number():
+    with pytest.raises(OverflowError, match=r"100000000000\.\.\.000000 \(401 digits\)"):
+        Value(10**400)
+    with pytest.raises(OverflowError, match="too large for a float"):
+        Value(1.0) * 10**400
+
+
+def test_a_label_assigned_later_must_be_a_string():
+    v = Value(1.0, label="x")
+    with pytest.raises(TypeError, match="label must be a str, not int"):
+        v.label = 5
+    assert v.label == "x"
+
+
+def test_the_number_comes_out_as_pytorch_and_python_expect():
+    loss = Value(0.123456789)
+    assert f"{loss:.4f}" == "0.1235"
+    assert f"{loss}" == repr(loss)
+    assert loss.item() == 0.123456789 and float(loss) == 0.123456789
+    assert round(loss, 2) == 0.12 and round(Value(2.5)) == 2
+
+
+def test_numpy_functions_are_the_engines_operations():
+    np = pytest.importorskip("numpy")
+    x = Value(0.5)
+    y = np.tanh(np.exp(x) * 2.0)
+    y.backward()
+    assert y.op == "tanh"
+    expected = (1 - math.tanh(2 * math.exp(0.5)) ** 2) * 2 * math.exp(0.5)
+    assert x.grad == pytest.approx(expected, rel=1e-14)
+    with pytest.raises(TypeError, match="numpy.arctan .*has no Value operation.*tanh"):
+        np.arctan(x)
+
+
+def test_numpy_object_arrays_of_values_give_gradients():
+    np = pytest.importorskip("numpy")
+    W = np.array([[Value(0.1), Value(-0.2)], [Value(0.3), Value(0.4)]], dtype=object)
+    x = np.array([1.0, 2.0])
+    h = np.tanh(W.dot(x))  # the NumPy XOR tutorial's shape of code
+    loss = (h**2).sum()
+    loss.backward()
+    tW = torch.tensor([[0.1, -0.2], [0.3, 0.4]], dtype=torch.float64, requires_grad=True)
+    (torch.tanh(tW @ torch.tensor([1.0, 2.0], dtype=torch.float64)) ** 2).sum().backward()
+    assert [w.grad for w in W.flat] == pytest.approx(tW.grad.flatten().tolist(), rel=1e-12)
+
+
+def test_a_division_by_a_zero_set_after_the_forward_pass_names_the_operation():
+    x = Value(2.0, label="x")
+    y = 1.0 / x
+    x.data = 0.0
+    with pytest.raises(ZeroDivisionError, match=r"backward through '/'.*inputs 0\.0.*changed after the forward"):
+        y.backward()
+
+
+# ---------------------------------------------------------------- pickling and copying
+
+
+def test_a_graph_deeper_than_the_recursion_limit_pickles_and_copies():
+    import copy
+    import pickle
+
+    x = Value(0.5, label="x")
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0 + 0.0
+    for clone in (pickle.loads(pickle.dumps(y)), copy.deepcopy(y)):
+        assert clone.data == y.data and clone.op == y.op
+        clone.backward()
+        (leaf,) = [n for n in topological_order(clone) if n.is_leaf]
+        assert leaf.label == "x" and leaf.grad == 1.0 and leaf is not x
+
+
+def test_pickling_keeps_shared_leaves_shared():
+    import pickle
+
+    w = Value(3.0)
+    a, b = w * 2.0, w + 1.0
+    a2, b2 = pickle.loads(pickle.dumps([a, b]))
+    assert a2.parents[0] is b2.parents[0]
+    (a2 + b2).backward()
+    assert a2.parents[0].grad == 3.0
+
+
+# ---------------------------------------------------------------- micrograd's names
+
+
+def test_micrograd_names_work_node_by_node():
+    """``_prev``, ``_op`` and ``_backward()`` behave as in micrograd's lecture."""
+    x1, w1, b = Value(2.0), Value(-3.0), Value(6.8813735870195432)
+    n = x1 * w1 + b
+    o = n.tanh()
+    assert o._prev == {n} and o._op == "tanh" and x1._op == "" and x1._prev == set()
+    o.grad = 1.0
+    o._backward()
+    n._backward()
+    n._prev.pop()  # a copy: the graph is read-only through _prev
+    assert n._prev == {n.parents[0], b}
+    n.parents[0]._backward()
+    x1._backward()  # a leaf: nothing to do
+    assert n.grad == pytest.approx(0.5) and w1.grad == pytest.approx(1.0) and x1.grad == pytest.approx(-1.5)
+    with pytest.raises(AttributeError):
+        o._prev = set()
+
+
+def test_the_lectures_trace_helper_walks_our_graphs():
+    def trace(root):  # as in micrograd's lecture notebook
+        nodes, edges = set(), set()
+
+        def build(v):
+            if v not in nodes:
+                nodes.add(v)
+                for child in v._prev:
+                    edges.add((child, v))
+                    build(child)
+
+        build(root)
+        return nodes, edges
+
+    a, b = Value(2.0), Value(-3.0)
+    c = a * b
+    d = c + a
+    nodes, edges = trace(d)
+    assert nodes == {a, b, c, d}
+    assert edges == {(a, c), (b, c), (c, d), (a, d)}
+    assert sorted(n._op for n in nodes) == ["", "", "*", "+"]
+
+
+def test_micrograd_style_expressions_match_pytorch():
+    """In the spirit of micrograd's test_engine: relu, powers, constants on both sides, ``+=``."""
+    a, b = Value(-4.0), Value(2.0)
+    c = a + b
+    d = a * b + b**3
+    c += c + 1
+    c += 1 + c + (-a)
+    d += d * 2 + (b + a).relu()
+    d += 3 * d + (b - a).relu()
+    e = c - d
+    f = e**2
+    g = f / 2.0
+    g += 10.0 / f
+    g.backward()
+
+    ta, tb = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (-4.0, 2.0))
+    tc = ta + tb
+    td = ta * tb + tb**3
+    tc = tc + tc + 1
+    tc = tc + 1 + tc + (-ta)
+    td = td + td * 2 + (tb + ta).relu()
+    td = td + 3 * td + (tb - ta).relu()
+    te = tc - td
+    tf = te**2
+    tg = tf / 2.0
+    tg = tg + 10.0 / tf
+    tg.backward()
+    assert g.data == pytest.approx(tg.item(), rel=1e-12)
+    assert a.grad == pytest.approx(ta.grad.item(), rel=1e-12)
+    assert b.grad == pytest.approx(tb.grad.item(), rel=1e-12)
