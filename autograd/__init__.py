@@ -12,6 +12,7 @@ from .explain import explain
 from .graph import backward, is_grad_enabled, no_grad, topological_order
 from .value import Value
 from .viz import draw_graph, save_graph
+from .walkthrough import walkthrough
 
 __all__ = [
     "Value",
@@ -24,4 +25,5 @@ __all__ = [
     "no_grad",
     "save_graph",
     "topological_order",
+    "walkthrough",
 ]

@@ -83,6 +83,7 @@ __all__ = [
     "NOTEBOOK_MAX_NODES",
     "NOTEBOOK_SIZE",
     "GraphvizNotFoundError",
+    "check_drawable",
     "draw_graph",
     "grad_color",
     "node_id",
@@ -92,6 +93,7 @@ __all__ = [
     "render",
     "require_graphviz",
     "save_graph",
+    "text_color",
 ]
 
 #: The file types :func:`save_graph` writes (by the path's suffix).
@@ -177,7 +179,7 @@ def grad_color(grad: float) -> str:
     return _hex(_viridis((log10(abs(grad)) - LOW) / (HIGH - LOW)))
 
 
-def _text_color(fill: str) -> str:
+def text_color(fill: str) -> str:
     """Black or white, whichever is readable on ``fill`` (by its relative luminance)."""
     r, g, b = (int(fill[i : i + 2], 16) / 255 for i in (1, 3, 5))
     return "black" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.4 else "white"
@@ -451,13 +453,35 @@ def _legend(color_by_grad: bool, with_parameters: bool) -> str:
         for e in range(LOW, HIGH + 1):
             fill = grad_color(10.0**e)
             text = ("≤" if e == LOW else "≥" if e == HIGH else "") + f"1e{e:+d}"
-            scale.append(f'<TD BGCOLOR="{fill}"><FONT COLOR="{_text_color(fill)}">{text}</FONT></TD>')
+            scale.append(f'<TD BGCOLOR="{fill}"><FONT COLOR="{text_color(fill)}">{text}</FONT></TD>')
         rows.append(
             f'<TR><TD BORDER="0">|grad|:</TD><TD BGCOLOR="{_ZERO_COLOR}">0</TD>{"".join(scale)}'
             f'<TD BGCOLOR="{_NONFINITE_COLOR}"><FONT COLOR="white">nan, inf</FONT></TD></TR>'
         )
     table = "".join(rows)
     return f'<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3">{table}</TABLE>>'
+
+
+def check_drawable(
+    root: Value,
+    rankdir: str = "LR",
+    max_nodes: int = 500,
+    size: tuple[float, float] | None = NOTEBOOK_SIZE,
+    model: Any = None,
+) -> list[Value]:
+    """Check :func:`draw_graph`'s arguments, before anything is drawn; return ``root``'s topological order.
+
+    Raises what :func:`draw_graph` raises for them: ``TypeError`` for a root
+    that is not a ``Value`` or a model without ``named_parameters()``,
+    ``ValueError`` for a bad ``rankdir``, ``size`` or ``max_nodes``, or for a
+    graph with more than ``max_nodes`` values.
+    """
+    _validate(root, rankdir, max_nodes, size)
+    if model is not None:
+        _parameters(model)
+    order = topological_order(root)
+    _count_check(order, max_nodes)
+    return order
 
 
 def draw_graph(
@@ -486,10 +510,8 @@ def draw_graph(
     In a notebook the returned ``graphviz.Digraph`` displays itself; outside,
     use :func:`save_graph` or the Digraph's ``render``/``pipe``/``source``.
     """
-    _validate(root, rankdir, max_nodes, size)
+    order = check_drawable(root, rankdir, max_nodes, size, model)
     params = _parameters(model) if model is not None else {}
-    order = topological_order(root)
-    _count_check(order, max_nodes)
     import graphviz
 
     index = {node: i for i, node in enumerate(order)}
@@ -530,7 +552,7 @@ def draw_graph(
             attrs["penwidth"] = "3"
         if colored:
             fill = grad_color(node.grad)
-            attrs.update(style="filled", fillcolor=fill, fontcolor=_text_color(fill))
+            attrs.update(style="filled", fillcolor=fill, fontcolor=text_color(fill))
         home = members.setdefault(owners[node], []) if node in owners else top
         home.append((node_id(i), attrs))
         if not node.is_leaf:

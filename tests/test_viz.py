@@ -160,9 +160,9 @@ def test_colours_separate_vanishing_exploding_zero_and_nan():
 
 
 def test_text_stays_readable_on_every_fill():
-    assert viz._text_color(grad_color(1e-6)) == "white"
-    assert viz._text_color(grad_color(1e2)) == "black"
-    assert viz._text_color(grad_color(0.0)) == "black"
+    assert viz.text_color(grad_color(1e-6)) == "white"
+    assert viz.text_color(grad_color(1e2)) == "black"
+    assert viz.text_color(grad_color(0.0)) == "black"
 
 
 def test_nodes_are_filled_by_their_gradient_and_the_legend_explains_it():
