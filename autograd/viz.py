@@ -52,8 +52,9 @@ Inputs, the loss, and anything mixing several modules stay outside the boxes.
 
 A node inside module ``M`` that has no label of its own is named after its
 place: ``M.sum`` for M's weighted sum, ``M.tanh`` (``M.relu``...) for its
-activation, ``M.v1``, ``M.v2``... for the products and partial sums before, in
-the order they were computed (``layers.0.neurons.1.sum``). A name that occurs
+activation, ``M.t1``, ``M.t2``... for its intermediate results before the sum
+(the products and partial sums), in the order they were computed
+(``layers.0.neurons.1.sum``, ``layers.0.neurons.1.t3``). A name that occurs
 more than once (the same model applied to several inputs) gets ``#1``, ``#2``...
 as repeated labels do. Inside a module's box the name is shown without the
 module's prefix (``sum``); the tooltip gives the full name.
@@ -288,7 +289,7 @@ def _model_names(
             role = roles.get(node)
             if role is None:
                 counter[module] = counter.get(module, 0) + 1
-                role = f"v{counter[module]}"
+                role = f"t{counter[module]}"
             wanted[node] = ".".join((*module, role))
     repeats: dict[str, int] = {}
     for name in wanted.values():

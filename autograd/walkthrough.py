@@ -407,7 +407,7 @@ def _renamed(step: Step, old: dict[Value, str], new: dict[Value, str]) -> str:
     """``step.formula`` (written with ``explain``'s names) in the page's names.
 
     They differ only when a model names the nodes inside its modules: then
-    ``v17`` in the formula becomes ``layers.0.neurons.1.v3``.
+    ``v17`` in the formula becomes ``layers.0.neurons.1.t3``.
     """
     mapping = {old[v]: new[v] for v in (step.node, *step.node.parents) if old[v] != new[v]}
     if not mapping:
