@@ -7,7 +7,9 @@
 // then steps 0..k applied in order. So stepping back undoes exactly.
 (function (pageId) {
   "use strict";
-  const page = document.getElementById(pageId);
+  // By its id; or, should a notebook run the script before the page is in the document,
+  // as the page around this script.
+  const page = document.getElementById(pageId) || document.currentScript.closest(".wt");
   const data = JSON.parse(page.querySelector(".wt-data").textContent);
   const slider = page.querySelector(".wt-slider");
   const last = data.steps.length - 1;

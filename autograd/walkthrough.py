@@ -127,6 +127,20 @@ class Walkthrough:
         self.steps = steps
         self.svg = svg
 
+    def state_at(self, k: int) -> list[dict[str, str]]:
+        """Every node's shown fields after step ``k``: all blank, then steps 0..k applied in order.
+
+        The page's script does exactly this at every step, so going back to a
+        step shows what it showed before. (Fields: see :class:`PageStep`.)
+        """
+        if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k < len(self.steps):
+            raise ValueError(f"k must be a step number from 0 to {len(self.steps) - 1}, not {k!r}")
+        state: list[dict[str, str]] = [{} for _ in self.order]
+        for step in self.steps[: k + 1]:
+            for i, change in step.changes.items():
+                state[i].update(change)
+        return state
+
     def __repr__(self) -> str:
         return (
             f"<Walkthrough of {self.names[self.root]}: {len(self.order)} nodes, {len(self.steps)} steps; "
@@ -174,8 +188,8 @@ class Walkthrough:
                 f'<input type="range" class="wt-slider" min="0" max="{last}" value="{last}"'
                 ' aria-label="step">'
                 f'<span class="wt-counter">step {last} of {last}</span></div>',
-                '<div class="wt-title">The last step (the page needs JavaScript to step through)</div>',
-                '<div class="wt-lines"></div>',
+                '<div class="wt-title">The last step (stepping through the page needs JavaScript)</div>',
+                f'<div class="wt-lines">{html.escape(chr(10).join(self.steps[-1].lines))}</div>',
                 f'<div class="wt-picture">{svg}</div>',
                 self._table(),
                 f'<script type="application/json" class="wt-data">{_json_for_html(self._data())}</script>',
@@ -185,17 +199,20 @@ class Walkthrough:
         )
 
     def _table(self) -> str:
-        """Every node's value, gradient and contributions (filled in by the script, step by step)."""
+        """Every node's value, gradient and contributions: at the last step until the script runs."""
         head = "".join(
             f"<th>{h}</th>" for h in ("node", "computed as", "value", "gradient", "contributions")
         )
         rows = []
-        for i, node in enumerate(self.order):
+        for i, (node, known) in enumerate(zip(self.order, self.state_at(len(self.steps) - 1), strict=True)):
             how = expression(node, self.names) if node.parents else "an input (leaf)"
+            cells = "".join(
+                f'<td class="wt-{key}">{html.escape(known.get(key, ""))}</td>'
+                for key in ("value", "grad", "contributions")
+            )
             rows.append(
                 f'<tr data-node="{node_id(i)}"><td class="wt-name">{html.escape(self.names[node])}</td>'
-                f'<td class="wt-how">{html.escape(how)}</td><td class="wt-value"></td>'
-                '<td class="wt-grad"></td><td class="wt-contributions"></td></tr>'
+                f'<td class="wt-how">{html.escape(how)}</td>{cells}</tr>'
             )
         return (
             f'<div class="wt-table"><table><thead><tr>{head}</tr></thead>'

@@ -5,6 +5,7 @@ What the page *does* in a browser is tested in ``tests/test_browser.py``.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -34,13 +35,9 @@ def embedded_data(fragment: str) -> dict:
     return json.loads(match.group(1))
 
 
-def final_state(page: Walkthrough) -> dict[int, dict[str, str]]:
-    """Each node's fields after every step, replayed as the page's script does."""
-    state: dict[int, dict[str, str]] = {}
-    for step in page.steps:
-        for i, change in step.changes.items():
-            state.setdefault(i, {}).update(change)
-    return state
+def final_state(page: Walkthrough) -> list[dict[str, str]]:
+    """Each node's fields after the last step."""
+    return page.state_at(len(page.steps) - 1)
 
 
 def test_the_steps_are_start_forward_then_explains_backward_steps():
@@ -136,6 +133,29 @@ def test_a_model_names_the_nodes_as_the_picture_does():
     assert set(re.findall(r"\bv\d+\b", lines)) == {page.names[loss.parents[0]]}
     source = draw_graph(loss, model=model).source
     assert 'tooltip="layers.0.neurons.1.sum"' in source
+
+
+def test_the_state_at_a_step_is_recomputed_from_the_start():
+    y, x = used_twice()
+    page = walkthrough(y)
+    n = len(topological_order(y))
+    assert page.state_at(0) == [{}] * n
+    assert [s.get("value") for s in page.state_at(n)] == ["3", "9", "12"]
+    assert all("grad" not in s for s in page.state_at(n))  # the forward pass knows no gradient
+    assert page.state_at(len(page.steps) - 2)[0]["contributions"] == "1 + 3"
+    assert page.state_at(3) == page.state_at(3)  # the same step, the same state, however reached
+    for bad in (-1, len(page.steps), 1.0, True):
+        with pytest.raises(ValueError, match="step number"):
+            page.state_at(bad)
+
+
+def test_without_javascript_the_page_shows_the_last_step():
+    y, _ = used_twice()
+    page = walkthrough(y)
+    fragment = page._repr_html_()
+    assert '<td class="wt-grad">7</td>' in fragment
+    assert '<td class="wt-contributions">1 + 3 + 3</td>' in fragment
+    assert html.escape(page.steps[-1].lines[-1]) in fragment
 
 
 # ------------------------------------------------------------ the page
