@@ -119,6 +119,7 @@ class Walkthrough:
         explanation: Explanation,
         steps: list[PageStep],
         svg: str,
+        parameters: frozenset[int] = frozenset(),
     ) -> None:
         self.root = root
         self.order = order
@@ -126,6 +127,7 @@ class Walkthrough:
         self.explanation = explanation
         self.steps = steps
         self.svg = svg
+        self.parameters = parameters  # the ids of the model's parameters, if a model was given
 
     def state_at(self, k: int) -> list[dict[str, str]]:
         """Every node's shown fields after step ``k``: all blank, then steps 0..k applied in order.
@@ -205,7 +207,7 @@ class Walkthrough:
         )
         rows = []
         for i, (node, known) in enumerate(zip(self.order, self.state_at(len(self.steps) - 1), strict=True)):
-            how = expression(node, self.names) if node.parents else "an input (leaf)"
+            how = expression(node, self.names) if node.parents else _leaf_kind(node, self.parameters)
             cells = "".join(
                 f'<td class="wt-{key}">{html.escape(known.get(key, ""))}</td>'
                 for key in ("value", "grad", "contributions")
@@ -270,9 +272,10 @@ def walkthrough(
             node.grad = grad
     index = {node: i for i, node in enumerate(order)}
     steps = [_start_step(names[root])]
-    steps += _forward_steps(order, index, names, model, explanation.digits)
+    parameters = frozenset(id(p) for _, p in model.named_parameters()) if model is not None else frozenset()
+    steps += _forward_steps(order, index, names, parameters, explanation.digits)
     steps += _backward_steps(explanation, index, names)
-    return Walkthrough(root, order, names, explanation, steps, svg)
+    return Walkthrough(root, order, names, explanation, steps, svg, parameters)
 
 
 # ============================================================================
@@ -301,11 +304,18 @@ def _start_step(root_name: str) -> PageStep:
     )
 
 
+def _leaf_kind(node: Value, parameters: frozenset[int]) -> str:
+    return "a parameter" if id(node) in parameters else "an input (leaf)"
+
+
 def _forward_steps(
-    order: list[Value], index: dict[Value, int], names: dict[Value, str], model: Any, digits: int
+    order: list[Value],
+    index: dict[Value, int],
+    names: dict[Value, str],
+    parameters: frozenset[int],
+    digits: int,
 ) -> list[PageStep]:
     """One step per node, in topological order: the node's value appears."""
-    parameters = {id(p) for p in model.parameters()} if model is not None else set()
     steps = []
     for i, node in enumerate(order):
         name = names[node]
@@ -315,8 +325,7 @@ def _forward_steps(
             focus = (node_id(i), op_id(i))
             edges = (*_edge_keys(node, index), f"{op_id(i)}->{node_id(i)}#0")
         else:
-            kind = "a parameter" if id(node) in parameters else "an input: a leaf of the graph"
-            line = f"{name} = {value}   ({kind})"
+            line = f"{name} = {value}   — {_leaf_kind(node, parameters)}"
             focus, edges = (node_id(i),), ()
         steps.append(
             PageStep(

@@ -128,6 +128,7 @@ def test_a_model_names_the_nodes_as_the_picture_does():
     page = walkthrough(loss, model=model)
     lines = "\n".join(line for s in page.steps for line in s.lines)
     assert "layers.0.neurons.1.sum = " in lines
+    assert "layers.0.neurons.0.b = 0   — a parameter" in lines and "x0 = 0.5   — an input (leaf)" in lines
     assert "local: d(layers.0.neurons.1.tanh)/d(layers.0.neurons.1.sum) = 1 - tanh² = " in lines
     # every node inside the model is named after its place; only the loss's "out - 1" is a v-number
     assert set(re.findall(r"\bv\d+\b", lines)) == {page.names[loss.parents[0]]}
