@@ -283,13 +283,9 @@ def walkthrough(
 # ============================================================================
 
 
-def _number(x: float, digits: int) -> str:
-    return format_number(x, digits)
-
-
 def _factor(x: float, digits: int) -> str:
     """A number inside a product: negative ones in brackets, ``0.5 × (-3)``."""
-    text = _number(x, digits)
+    text = format_number(x, digits)
     return f"({text})" if text.startswith("-") else text
 
 
@@ -319,7 +315,7 @@ def _forward_steps(
     steps = []
     for i, node in enumerate(order):
         name = names[node]
-        value = _number(node.data, digits)
+        value = format_number(node.data, digits)
         if node.parents:
             line = f"{expression(node, names)} = {value}"
             focus = (node_id(i), op_id(i))
@@ -366,13 +362,13 @@ def _backward_steps(
     steps = []
     for s in explanation:
         parent = s.parent
-        contribution = _number(s.contribution, digits)
+        contribution = format_number(s.contribution, digits)
         received.setdefault(parent, []).append(s.contribution)
         change = {
-            "grad": _number(s.grad_after, digits),
+            "grad": format_number(s.grad_after, digits),
             "box_grad": f"grad {format_number(s.grad_after)}",
             "contributions": " + ".join(
-                _factor(c, digits) if k else _number(c, digits) for k, c in enumerate(received[parent])
+                _factor(c, digits) if k else format_number(c, digits) for k, c in enumerate(received[parent])
             ),
             "fill": grad_color(s.grad_after),
             "ink": text_color(grad_color(s.grad_after)),
@@ -396,7 +392,7 @@ def _backward_steps(
         k = seen_edges.get(node, 0)
         seen_edges[node] = k + 1
         edge = _edge_keys(node, index)[k]
-        local = _number(s.local, digits)
+        local = format_number(s.local, digits)
         formula = _renamed(s, explanation.names, names)
         local_line = f"local: d({n})/d({p}) = {formula}"
         if formula != local:
@@ -407,7 +403,7 @@ def _backward_steps(
                 grad_line += f"   (the first of {uses[parent]}: {p} is used {uses[parent]} times)"
         else:
             grad_line = (
-                f"grad {p} = {_number(s.grad_before, digits)} + {_factor(s.contribution, digits)}"
+                f"grad {p} = {format_number(s.grad_before, digits)} + {_factor(s.contribution, digits)}"
                 f" = {change['grad']}   ({p} is used {uses[parent]} times: the contributions add up)"
             )
         steps.append(
