@@ -53,8 +53,8 @@ Inputs, the loss, and anything mixing several modules stay outside the boxes.
 A node inside module ``M`` that has no label of its own is named after its
 place: ``M.sum`` for M's weighted sum, ``M.tanh`` (``M.relu``...) for its
 activation, ``M.t1``, ``M.t2``... for its intermediate results before the sum
-(the products and partial sums), in the order they were computed
-(``layers.0.neurons.1.sum``, ``layers.0.neurons.1.t3``). A name that occurs
+(the products and partial sums), numbered in topological order, the order
+``v{i}`` counts in (``layers.0.neurons.1.sum``, ``layers.0.neurons.1.t3``). A name that occurs
 more than once (the same model applied to several inputs) gets ``#1``, ``#2``...
 as repeated labels do. Inside a module's box the name is shown without the
 module's prefix (``sum``); the tooltip gives the full name.

@@ -5,8 +5,8 @@ and ``/usr/bin/chromium`` (Debian packages ``chromium`` and
 ``chromium-driver``; ``make test`` installs them). On a machine without them
 the test is skipped, except in CI (``CI`` set), where it fails.
 
-The screenshot of the last step is kept as a test artifact:
-``out/test-artifacts/backprop.png``.
+The screenshots of the last step are kept as test artifacts:
+``out/test-artifacts/backprop-expression.png`` and ``backprop-model.png``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import pytest
 
 from autograd import Value, topological_order, walkthrough
 from autograd.names import format_number
+from nn import MLP
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -59,18 +60,20 @@ def browser(tmp_path_factory):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must never download a driver or a browser
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in FLAGS:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+    with pytest.MonkeyPatch.context() as patch:
+        # Both paths given: Selenium Manager has nothing to find, and offline it could not download.
+        patch.setenv("SE_OFFLINE", "true")
+        driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+        try:
+            yield driver
+        finally:
+            driver.quit()
 
 
 def graph() -> tuple[Value, dict[str, Value]]:
@@ -81,6 +84,15 @@ def graph() -> tuple[Value, dict[str, Value]]:
     L = (h * h + x).sigmoid()
     L.label = "L"
     return L, {"x": x, "w": w, "b": b, "h": h}
+
+
+def model_graph() -> tuple[Value, dict]:
+    """A 2-2-1 MLP's squared error, drawn top to bottom with its modules: x0 feeds both hidden neurons."""
+    model = MLP(2, [2, 1], activation="tanh", seed=0)
+    x0 = Value(0.5, label="x0")
+    loss = (model([x0, Value(-1.0, label="x1")]) - 1.0) ** 2
+    loss.label = "loss"
+    return loss, {"model": model, "rankdir": "TB", "twice": x0}
 
 
 def cells(driver, column: str) -> dict[str, str]:
@@ -115,11 +127,18 @@ def counter(driver) -> str:
     return driver.find_element("css selector", ".wt-counter").text
 
 
-def test_the_page_steps_forward_and_back_and_ends_with_the_engines_gradients(browser, tmp_path):
+@pytest.mark.parametrize("example", ["expression", "model"])
+def test_the_page_steps_forward_and_back_and_ends_with_the_engines_gradients(browser, tmp_path, example):
     from selenium.webdriver.common.keys import Keys
 
-    L, nodes = graph()
-    page = walkthrough(L)
+    if example == "expression":
+        L, nodes = graph()
+        page = walkthrough(L)
+        twice = nodes["h"]  # h * h
+    else:
+        L, kwargs = model_graph()
+        twice = kwargs.pop("twice")  # x0, into both hidden neurons
+        page = walkthrough(L, **kwargs)
     path = page.save(tmp_path / "backprop.html")
     browser.get(path.as_uri())
     widget = browser.find_element("css selector", ".wt")
@@ -150,15 +169,15 @@ def test_the_page_steps_forward_and_back_and_ends_with_the_engines_gradients(bro
     for i, v in enumerate(order):
         assert boxes[f"n{i}"][-2:] == [f"data {format_number(v.data)}", f"grad {format_number(v.grad)}"]
 
-    # a node used twice (h * h) shows two contributions adding up to its gradient
-    h = nodes["h"]
-    parts = cells(browser, "contributions")["h"].split(" + ")
-    expected = [s.contribution for s in page.explanation.steps_for(h)]
+    # a node used twice shows two contributions adding up to its gradient
+    parts = cells(browser, "contributions")[names[twice]].split(" + ")
+    expected = [s.contribution for s in page.explanation.steps_for(twice)]
     assert [part.strip("()") for part in parts] == [format_number(c, 6) for c in expected]
-    assert len(parts) == 2 and expected[0] + expected[1] == h.grad
+    assert len(parts) == 2 and expected[0] + expected[1] == twice.grad
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    browser.save_screenshot(str(ARTIFACTS / "backprop.png"))
-    assert (ARTIFACTS / "backprop.png").read_bytes()[:4] == b"\x89PNG"
+    screenshot = ARTIFACTS / f"backprop-{example}.png"
+    browser.save_screenshot(str(screenshot))
+    assert screenshot.read_bytes()[:4] == b"\x89PNG"
 
     # stepping back undoes exactly: step k reached backwards shows what it showed forwards
     k = last - 3
