@@ -6,13 +6,20 @@ BIN    := $(VENV)/bin
 # Root installs system packages directly; anyone else through sudo.
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint bench system-deps clean
+.PHONY: demo test lint bench system-deps browser-deps clean
 
 # The Graphviz `dot` binary (pictures) and Python's venv module, from apt, if missing.
 system-deps:
 	@command -v dot >/dev/null 2>&1 && $(PYTHON) -c "import ensurepip, venv" 2>/dev/null || { \
 	  echo "Installing system packages: graphviz python3-venv"; \
 	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q graphviz python3-venv; }
+
+# Debian's Chromium and its driver, from apt, if missing: the browser test of the
+# walkthrough page drives them (`make test` only; the demo does not need a browser).
+browser-deps:
+	@[ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || { \
+	  echo "Installing system packages: chromium chromium-driver"; \
+	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium chromium-driver; }
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +47,7 @@ bench: $(VENV)/.installed-bench
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 
-test: system-deps $(VENV)/.installed-test lint
+test: system-deps browser-deps $(VENV)/.installed-test lint
 	$(BIN)/python -m pytest
 
 clean:

@@ -13,6 +13,7 @@ from .graph import backward, is_grad_enabled, no_grad, topological_order
 from .operation import Operation
 from .value import Value, apply, logsumexp
 from .viz import draw_graph, save_graph
+from .walkthrough import walkthrough
 
 __all__ = [
     "Operation",
@@ -28,4 +29,5 @@ __all__ = [
     "no_grad",
     "save_graph",
     "topological_order",
+    "walkthrough",
 ]

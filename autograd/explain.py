@@ -226,7 +226,7 @@ class Explanation(list):
         return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def explain(root: Value, show: bool = True) -> Explanation:
+def explain(root: Value, show: bool = True, names: dict[Value, str] | None = None) -> Explanation:
     """Run the backward pass from ``root`` and return (and print) every step.
 
     This *is* a backward pass: afterwards every ``.grad`` is what
@@ -235,6 +235,8 @@ def explain(root: Value, show: bool = True) -> Explanation:
     from zero). Call it instead of ``root.backward()``, not after it, unless
     you want the leaves' gradients doubled. ``show=False`` only returns the
     :class:`Explanation` (in a notebook, its HTML table is then displayed).
+    ``names`` maps nodes to the names to write (default: :func:`node_names`,
+    as the pictures use; ``autograd.viz.picture_names`` names a model's nodes).
 
     The steps come in the engine's order: the seed d(root)/d(root) = 1, then
     the nodes in reverse topological order, for each node its inputs in order
@@ -245,7 +247,7 @@ def explain(root: Value, show: bool = True) -> Explanation:
     if not isinstance(show, bool):
         raise TypeError(f"show must be True or False, not {show!r}")
     order = topological_order(root)
-    names = node_names(order)
+    names = node_names(order) if names is None else {**node_names(order), **names}
 
     for node in order:
         if node.operation is not None:  # intermediate results start from zero

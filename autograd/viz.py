@@ -18,6 +18,14 @@ Reading a picture
   switched-off ReLU, or ``backward`` not run yet); red means NaN or infinite.
 * **Names**: a node's ``label``, or ``v{i}`` (its position in the topological
   order) if it has none; :func:`autograd.explain.explain` uses the same names.
+  With ``model=``, a node computed inside a module is named after where it
+  sits (see below). Any text is safe in a label: characters that mean
+  something to Graphviz are escaped, and control characters (which XML, and
+  so SVG, cannot hold) are shown as their Unicode pictures (``\\x07`` as ``␇``).
+* **Size** (``size=``): the picture is scaled down, never up, to fit a box of
+  ``size`` inches (width, height); the default :data:`NOTEBOOK_SIZE` fits a
+  notebook cell. ``rankdir="auto"`` lays a graph out left to right when that
+  fits the width, and top to bottom when that is narrower.
 
 Modules (``model=``)
 --------------------
@@ -41,6 +49,15 @@ Which operations belong to a neuron? A neuron computes
    inherit M. (``w·h`` still joins the next neuron through its weight ``w``.)
 
 Inputs, the loss, and anything mixing several modules stay outside the boxes.
+
+A node inside module ``M`` that has no label of its own is named after its
+place: ``M.sum`` for M's weighted sum, ``M.tanh`` (``M.relu``...) for its
+activation, ``M.t1``, ``M.t2``... for its intermediate results before the sum
+(the products and partial sums), numbered in topological order, the order
+``v{i}`` counts in (``layers.0.neurons.1.sum``, ``layers.0.neurons.1.t3``). A name that occurs
+more than once (the same model applied to several inputs) gets ``#1``, ``#2``...
+as repeated labels do. Inside a module's box the name is shown without the
+module's prefix (``sum``); the tooltip gives the full name.
 """
 
 from __future__ import annotations
@@ -64,11 +81,19 @@ __all__ = [
     "FORMATS",
     "MAX_SUBCLUSTERS",
     "NOTEBOOK_MAX_NODES",
+    "NOTEBOOK_SIZE",
     "GraphvizNotFoundError",
+    "check_drawable",
     "draw_graph",
     "grad_color",
+    "node_id",
     "notebook_svg",
+    "op_id",
+    "picture_names",
+    "render",
+    "require_graphviz",
     "save_graph",
+    "text_color",
 ]
 
 #: The file types :func:`save_graph` writes (by the path's suffix).
@@ -77,8 +102,16 @@ FORMATS = (".svg", ".png", ".pdf", ".dot")
 MAX_SUBCLUSTERS = 16
 #: The largest graph a notebook draws automatically (``Value._repr_svg_``).
 NOTEBOOK_MAX_NODES = 150
+#: The default largest picture, in inches (width, height): about the width of a
+#: notebook cell (1 inch = 96 screen pixels); taller pictures scroll.
+NOTEBOOK_SIZE = (9.0, 40.0)
 
-_RANKDIRS = ("LR", "RL", "TB", "BT")
+_RANKDIRS = ("LR", "RL", "TB", "BT", "auto")
+# For rankdir="auto": the width a picture takes, in inches, measured on typical
+# graphs: per level of operations laid out left to right, per box side by side
+# top to bottom.
+_LR_INCHES_PER_LEVEL = 3.3
+_TB_INCHES_PER_NODE = 1.8
 _ACTIVATIONS = frozenset({"tanh", "sigmoid", "relu", "leaky_relu"})
 
 _INSTALL_HINT = (
@@ -90,6 +123,12 @@ _INSTALL_HINT = (
 
 class GraphvizNotFoundError(RuntimeError):
     """The Graphviz ``dot`` program, which turns a graph into a picture, is not installed."""
+
+
+def require_graphviz() -> None:
+    """Raise :class:`GraphvizNotFoundError`, with how to install it, unless ``dot`` is on PATH."""
+    if shutil.which("dot") is None:
+        raise GraphvizNotFoundError(_INSTALL_HINT)
 
 
 # ============================================================================
@@ -140,7 +179,7 @@ def grad_color(grad: float) -> str:
     return _hex(_viridis((log10(abs(grad)) - LOW) / (HIGH - LOW)))
 
 
-def _text_color(fill: str) -> str:
+def text_color(fill: str) -> str:
     """Black or white, whichever is readable on ``fill`` (by its relative luminance)."""
     r, g, b = (int(fill[i : i + 2], 16) / 255 for i in (1, 3, 5))
     return "black" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.4 else "white"
@@ -186,13 +225,20 @@ def _parameters(model: Any) -> dict[Value, str]:
     return params
 
 
-def _owners(order: list[Value], params: dict[Value, str]) -> dict[Value, tuple[str, ...]]:
-    """The module each node belongs to (see the module docstring), for the nodes that have one."""
+def _owners(
+    order: list[Value], params: dict[Value, str]
+) -> tuple[dict[Value, tuple[str, ...]], dict[Value, str]]:
+    """The module each node belongs to (see the module docstring), for the nodes that have one.
+
+    Also returns the *role* of the sums and activations: ``"sum"``, or the
+    activation's operation (``"tanh"``...).
+    """
     owner_of = {p: _split_parameter_name(name)[0] for p, name in params.items()}
     needed: dict[tuple[str, ...], int] = {}
     for owner in owner_of.values():
         needed[owner] = needed.get(owner, 0) + 1
     owner: dict[Value, tuple[str, ...]] = {}
+    role: dict[Value, str] = {}
     used: dict[Value, frozenset] = {}  # parameters an open node was computed from
     state: dict[Value, str] = {}  # "open", "sum" (all parameters used) or "closed"
     for node in order:
@@ -203,7 +249,7 @@ def _owners(order: list[Value], params: dict[Value, str]) -> dict[Value, tuple[s
         if not parents:
             continue
         if node.op in _ACTIVATIONS and len(parents) == 1 and state.get(parents[0]) == "sum":
-            owner[node], state[node] = owner[parents[0]], "closed"
+            owner[node], state[node], role[node] = owner[parents[0]], "closed", node.op
             state[parents[0]] = "closed"
             continue
         passing = [p for p in parents if state.get(p) == "open"]
@@ -214,7 +260,70 @@ def _owners(order: list[Value], params: dict[Value, str]) -> dict[Value, tuple[s
         reached = frozenset().union(*(used[p] for p in passing))
         owner[node], used[node] = module, reached
         state[node] = "sum" if len(reached) == needed[module] else "open"
-    return owner
+        if state[node] == "sum":
+            role[node] = "sum"
+    return owner, role
+
+
+def _model_names(
+    order: list[Value],
+    params: dict[Value, str],
+    owners: dict[Value, tuple[str, ...]],
+    roles: dict[Value, str],
+) -> dict[Value, str]:
+    """Every node's name when a model is drawn (see the module docstring).
+
+    A parameter is called by its name in the model; an unlabelled node inside
+    a module after its place (``layers.0.neurons.1.sum``); every other node as
+    :func:`autograd.names.node_names` calls it.
+    """
+    names = node_names(order)
+    wanted: dict[Value, str] = {}
+    counter: dict[tuple[str, ...], int] = {}
+    for node in order:
+        if node in params:
+            wanted[node] = params[node]
+        elif node in owners and not node.label:
+            module = owners[node]
+            role = roles.get(node)
+            if role is None:
+                counter[module] = counter.get(module, 0) + 1
+                role = f"t{counter[module]}"
+            wanted[node] = ".".join((*module, role))
+    repeats: dict[str, int] = {}
+    for name in wanted.values():
+        repeats[name] = repeats.get(name, 0) + 1
+    taken = {name for node, name in names.items() if node not in wanted}
+    seen: dict[str, int] = {}
+    for node, name in wanted.items():
+        if repeats[name] > 1:
+            seen[name] = seen.get(name, 0) + 1
+            name = f"{name}#{seen[name]}"
+        while name in taken:  # another node is labelled so already
+            name += "'"
+        taken.add(name)
+        names[node] = name
+    return names
+
+
+def picture_names(order: list[Value], model: Any = None) -> dict[Value, str]:
+    """The name :func:`draw_graph` gives every node of ``order`` (a topological order).
+
+    Without ``model`` these are :func:`autograd.names.node_names`, the names
+    ``explain`` uses; with it, the parameters' names and the names of the
+    nodes inside modules (``layers.0.neurons.1.sum``).
+    """
+    if model is None:
+        return node_names(order)
+    params = _parameters(model)
+    owners, roles = _owners(order, params)
+    return _model_names(order, params, owners, roles)
+
+
+def _shown_name(name: str, owner: tuple[str, ...] | None) -> str:
+    """A node's name inside its module's box: without the module's prefix (``sum``, ``w.0``)."""
+    prefix = ".".join(owner) + "." if owner else ""
+    return name[len(prefix) :] if prefix and name.startswith(prefix) and len(name) > len(prefix) else name
 
 
 # ============================================================================
@@ -222,9 +331,40 @@ def _owners(order: list[Value], params: dict[Value, str]) -> dict[Value, tuple[s
 # ============================================================================
 
 
+def _printable(text: str) -> str:
+    """``text`` with every character XML cannot hold replaced by a visible stand-in.
+
+    Control characters become their Unicode pictures (``"\\x07"`` → ``"␇"``,
+    ``"\\x00"`` → ``"␀"``, DEL → ``"␡"``); other code points that XML 1.0
+    forbids or discourages (C1 controls, surrogates, U+FFFE, U+FFFF) become ``"�"``.
+    """
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if code < 0x20:
+            out.append(chr(0x2400 + code))
+        elif code == 0x7F:
+            out.append("\u2421")
+        elif 0x80 <= code <= 0x9F or 0xD800 <= code <= 0xDFFF or code in (0xFFFE, 0xFFFF):
+            out.append("\ufffd")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _escape_text(text: str) -> str:
+    """Any string as Graphviz attribute text that shows exactly as written.
+
+    A backslash starts an escape in Graphviz (``\\n``, ``\\N``...), so it is
+    doubled; ``&`` starts an entity (``&#7;``), so it becomes ``&amp;``.
+    """
+    return _printable(text).replace("\\", "\\\\").replace("&", "&amp;")
+
+
 def _escape_record(text: str) -> str:
-    """Escape the characters that structure a Graphviz record label."""
-    for ch in '\\{}|<>"':
+    """:func:`_escape_text`, and a backslash before the characters that structure a record label."""
+    text = _escape_text(text)
+    for ch in '{}|<>"':
         text = text.replace(ch, "\\" + ch)
     return text
 
@@ -238,13 +378,58 @@ def _count_check(order: list[Value], max_nodes: int) -> None:
         )
 
 
-def _validate(root: object, rankdir: object, max_nodes: object) -> None:
+def _validate(root: object, rankdir: object, max_nodes: object, size: object = None) -> None:
     if not isinstance(root, Value):
         raise TypeError(f"draw_graph expects a Value, not {type(root).__name__}")
     if rankdir not in _RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(_RANKDIRS)}, not {rankdir!r}")
     if not isinstance(max_nodes, int) or isinstance(max_nodes, bool) or max_nodes < 1:
         raise ValueError(f"max_nodes must be a positive int, not {max_nodes!r}")
+    if size is not None and not (
+        isinstance(size, tuple) and len(size) == 2 and all(_is_positive_number(x) for x in size)
+    ):
+        raise ValueError(f"size must be None or a (width, height) pair of positive inches, not {size!r}")
+
+
+def _is_positive_number(x: object) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x < float("inf")
+
+
+def _levels(order: list[Value]) -> dict[Value, int]:
+    """Each node's level: 0 for a leaf, else one more than its highest parent."""
+    level: dict[Value, int] = {}
+    for node in order:
+        level[node] = 1 + max((level[p] for p in node.parents), default=-1)
+    return level
+
+
+def _auto_rankdir(order: list[Value], width: float) -> str:
+    """``"LR"`` when a left-to-right picture fits ``width`` inches or is the narrower one, else ``"TB"``.
+
+    Left to right, the picture is as wide as the graph is deep; top to bottom,
+    as wide as its widest level (the most nodes side by side).
+    """
+    level = _levels(order)
+    depth = max(level.values()) + 1
+    per_level: dict[int, int] = {}
+    for k in level.values():
+        per_level[k] = per_level.get(k, 0) + 1
+    lr_width = depth * _LR_INCHES_PER_LEVEL
+    tb_width = max(per_level.values()) * _TB_INCHES_PER_NODE
+    return "LR" if lr_width <= width or lr_width <= tb_width else "TB"
+
+
+def node_id(i: int) -> str:
+    """The Graphviz name of the ``i``-th node's box (``i``: its place in topological order).
+
+    In an SVG picture it is the ``<title>`` of the box's group, so a page can find the box.
+    """
+    return f"n{i}"
+
+
+def op_id(i: int) -> str:
+    """The Graphviz name of the oval of the operation that made the ``i``-th node."""
+    return f"op{i}"
 
 
 def _legend(color_by_grad: bool, with_parameters: bool) -> str:
@@ -259,13 +444,35 @@ def _legend(color_by_grad: bool, with_parameters: bool) -> str:
         for e in range(LOW, HIGH + 1):
             fill = grad_color(10.0**e)
             text = ("≤" if e == LOW else "≥" if e == HIGH else "") + f"1e{e:+d}"
-            scale.append(f'<TD BGCOLOR="{fill}"><FONT COLOR="{_text_color(fill)}">{text}</FONT></TD>')
+            scale.append(f'<TD BGCOLOR="{fill}"><FONT COLOR="{text_color(fill)}">{text}</FONT></TD>')
         rows.append(
             f'<TR><TD BORDER="0">|grad|:</TD><TD BGCOLOR="{_ZERO_COLOR}">0</TD>{"".join(scale)}'
             f'<TD BGCOLOR="{_NONFINITE_COLOR}"><FONT COLOR="white">nan, inf</FONT></TD></TR>'
         )
     table = "".join(rows)
     return f'<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3">{table}</TABLE>>'
+
+
+def check_drawable(
+    root: Value,
+    rankdir: str = "LR",
+    max_nodes: int = 500,
+    size: tuple[float, float] | None = NOTEBOOK_SIZE,
+    model: Any = None,
+) -> list[Value]:
+    """Check :func:`draw_graph`'s arguments, before anything is drawn; return ``root``'s topological order.
+
+    Raises what :func:`draw_graph` raises for them: ``TypeError`` for a root
+    that is not a ``Value`` or a model without ``named_parameters()``,
+    ``ValueError`` for a bad ``rankdir``, ``size`` or ``max_nodes``, or for a
+    graph with more than ``max_nodes`` values.
+    """
+    _validate(root, rankdir, max_nodes, size)
+    if model is not None:
+        _parameters(model)
+    order = topological_order(root)
+    _count_check(order, max_nodes)
+    return order
 
 
 def draw_graph(
@@ -275,11 +482,15 @@ def draw_graph(
     max_nodes: int = 500,
     color_by_grad: bool = True,
     model: Any = None,
+    size: tuple[float, float] | None = NOTEBOOK_SIZE,
 ) -> graphviz.Digraph:
     """A Graphviz picture of everything ``root`` depends on (see the module docstring).
 
     ``rankdir`` is the direction of the arrows: ``"LR"`` (left to right),
-    ``"TB"`` (top to bottom), ``"RL"`` or ``"BT"``. ``show_grad=False`` leaves the
+    ``"TB"`` (top to bottom), ``"RL"``, ``"BT"``, or ``"auto"``: ``"LR"`` when that
+    fits the width of ``size``, otherwise whichever is narrower. ``size``
+    (inches, width by height) is the largest the picture may be: a larger one
+    is scaled down to fit; ``None`` draws it at its natural size. ``show_grad=False`` leaves the
     gradients out (for a graph before ``backward()``) and with them the
     colours. ``color_by_grad`` fills each box by |grad| (log scale); the legend
     below the picture explains the colours and shapes. ``model`` (anything with
@@ -290,22 +501,22 @@ def draw_graph(
     In a notebook the returned ``graphviz.Digraph`` displays itself; outside,
     use :func:`save_graph` or the Digraph's ``render``/``pipe``/``source``.
     """
-    _validate(root, rankdir, max_nodes)
+    order = check_drawable(root, rankdir, max_nodes, size, model)
     params = _parameters(model) if model is not None else {}
-    order = topological_order(root)
-    _count_check(order, max_nodes)
     import graphviz
 
-    names = node_names(order)
     index = {node: i for i, node in enumerate(order)}
-    owners = _owners(order, params) if params else {}
+    owners, roles = _owners(order, params) if params else ({}, {})
+    names = _model_names(order, params, owners, roles) if params else node_names(order)
+    if rankdir == "auto":
+        rankdir = _auto_rankdir(order, size[0] if size is not None else float("inf"))
     horizontal = rankdir in ("LR", "RL")
     colored = color_by_grad and show_grad
 
-    graph = graphviz.Digraph(
-        "autograd",
-        graph_attr={"rankdir": rankdir, "nodesep": "0.25", "ranksep": "0.35", "newrank": "true"},
-    )
+    graph_attr = {"rankdir": rankdir, "nodesep": "0.25", "ranksep": "0.35", "newrank": "true"}
+    if size is not None:
+        graph_attr["size"] = f"{size[0]:g},{size[1]:g}"  # without "!": scale down only
+    graph = graphviz.Digraph("autograd", graph_attr=graph_attr)
     graph.attr("node", fontname="Helvetica", fontsize="11")
     graph.attr("edge", color="#555555", arrowsize="0.7")
 
@@ -318,9 +529,7 @@ def draw_graph(
         i = index[node]
         name = names[node]
         param_name = params.get(node)
-        shown = name
-        if param_name is not None:
-            shown = _split_parameter_name(param_name)[1]
+        shown = _shown_name(name, owners.get(node))
         fields = [_escape_record(shown), f"data {format_number(node.data)}"]
         if show_grad:
             fields.append(f"grad {format_number(node.grad)}")
@@ -328,32 +537,36 @@ def draw_graph(
         attrs = {
             "label": "{" + label + "}" if horizontal else label,
             "shape": "record" if node.is_leaf else "Mrecord",
-            "tooltip": param_name or name,
+            "tooltip": graphviz.nohtml(_escape_text(name)),
         }
         if param_name is not None:
             attrs["penwidth"] = "3"
         if colored:
             fill = grad_color(node.grad)
-            attrs.update(style="filled", fillcolor=fill, fontcolor=_text_color(fill))
+            attrs.update(style="filled", fillcolor=fill, fontcolor=text_color(fill))
         home = members.setdefault(owners[node], []) if node in owners else top
-        home.append((f"n{i}", attrs))
+        home.append((node_id(i), attrs))
         if not node.is_leaf:
             home.append(
-                (f"op{i}", {"label": op_label(node), "shape": "ellipse", "fontsize": "10", "height": "0.3"})
+                (op_id(i), {"label": op_label(node), "shape": "ellipse", "fontsize": "10", "height": "0.3"})
             )
 
     for name, attrs in top:
         graph.node(name, **attrs)
     if owners:  # the model's inputs side by side at the start, not scattered between layers
         inputs = [
-            f"n{index[p]}" for node in order if node in owners for p in node.parents if _is_input(p, owners)
+            node_id(index[p])
+            for node in order
+            if node in owners
+            for p in node.parents
+            if _is_input(p, owners)
         ]
         if inputs:
             with graph.subgraph() as first:
                 first.attr(rank="min")
                 for name in dict.fromkeys(inputs):
                     first.node(name)
-    _draw_clusters(graph, members, model_name, vertical=not horizontal)
+    _draw_clusters(graph, members, _escape_text(model_name), vertical=not horizontal)
     for node in order:
         i = index[node]
         if node.is_leaf:
@@ -362,9 +575,9 @@ def draw_graph(
         ordered = len(parents) == 2 and node.op in ("-", "/", "**")
         for k, parent in enumerate(parents):
             graph.edge(
-                f"n{index[parent]}", f"op{i}", **({"label": "ab"[k], "fontsize": "9"} if ordered else {})
+                node_id(index[parent]), op_id(i), **({"label": "ab"[k], "fontsize": "9"} if ordered else {})
             )
-        graph.edge(f"op{i}", f"n{i}")
+        graph.edge(op_id(i), node_id(i))
 
     graph.attr(
         label=_legend(colored, bool(params)),
@@ -383,6 +596,8 @@ def _draw_clusters(
     vertical: bool,
 ) -> None:
     """Nest the modules' nodes into clusters: ``layers.1`` around ``layers.1.neurons.0``..."""
+    import graphviz
+
     children: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
     content: dict[tuple[str, ...], list[tuple[str, dict[str, str]]]] = {}
     for owner, statements in members.items():
@@ -398,9 +613,9 @@ def _draw_clusters(
             yield from nodes_below(child)
 
     def draw(parent: graphviz.Digraph, module: tuple[str, ...], depth: int) -> None:
-        with parent.subgraph(name="cluster_" + ("_".join(module) or "model")) as cluster:
+        with parent.subgraph(name=_escape_text("cluster_" + ("_".join(module) or "model"))) as cluster:
             cluster.attr(
-                label=".".join(module) or model_name,
+                label=graphviz.nohtml(_escape_text(".".join(module))) if module else model_name,
                 style="rounded,filled",
                 fillcolor="#f4f4f4" if depth % 2 == 0 else "#ffffff",
                 color="#888888",
@@ -454,19 +669,22 @@ def save_graph(root: Value, path: str | os.PathLike, **draw_kwargs: Any) -> Path
         raise ValueError(
             f"cannot save a graph as {path.name!r}: the suffix must be one of {', '.join(FORMATS)}"
         )
-    if suffix != ".dot" and shutil.which("dot") is None:
-        raise GraphvizNotFoundError(_INSTALL_HINT)
+    if suffix != ".dot":
+        require_graphviz()
     graph = draw_graph(root, **draw_kwargs)
     if suffix == ".dot":
         data = graph.source.encode("utf-8")
     else:
-        data = _render(graph, suffix[1:])
+        data = render(graph, suffix[1:])
     write_atomically(path, data)
     return path
 
 
-def _render(graph: graphviz.Digraph, fmt: str) -> bytes:
-    """Run ``dot`` on the graph, translating "not installed" into our error."""
+def render(graph: graphviz.Digraph, fmt: str) -> bytes:
+    """Run ``dot`` on the graph (``fmt``: ``"svg"``, ``"png"``...).
+
+    Graphviz missing is our :class:`GraphvizNotFoundError`, with the install hint.
+    """
     import graphviz
 
     try:
@@ -484,6 +702,6 @@ def notebook_svg(root: Value) -> str | None:
     if shutil.which("dot") is None:
         return None
     try:
-        return _render(draw_graph(root, max_nodes=NOTEBOOK_MAX_NODES), "svg").decode("utf-8")
+        return render(draw_graph(root, max_nodes=NOTEBOOK_MAX_NODES), "svg").decode("utf-8")
     except (ImportError, ValueError, RuntimeError, OSError, subprocess.CalledProcessError):
         return None

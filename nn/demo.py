@@ -11,7 +11,9 @@ and every step sees the whole data set. It writes to ``DIR`` (``out/``):
 * ``moons.png`` — the data and the learned decision boundary;
 * ``loss.png`` — the loss and accuracy per step;
 * ``neuron.svg`` — the computation graph of one neuron of the trained network
-  on one input, with the gradients of the last backward pass on it.
+  on one input, with the gradients of the last backward pass on it;
+* ``backprop.html`` — the same neuron's forward and backward pass, step by
+  step, as a page to open in a browser (``autograd.walkthrough``).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from autograd import Value
+from autograd import Value, walkthrough
 
 from . import MLP, data, losses, optim
 from .train import fit
@@ -113,26 +115,36 @@ def write_pictures(model: MLP, X, y, history, out: Path) -> list[Path]:
         plots.save_figure(figure, out / name)
         written.append(out / name)
     written.append(save_neuron_graph(model, X[0], out / "neuron.svg"))
+    neuron, output = neuron_on(model, X[0])
+    written.append(walkthrough(output, model=neuron).save(out / "backprop.html"))
     return written
 
 
-def save_neuron_graph(model: MLP, x: Sequence[float], path: Path) -> Path:
-    """Draw a first-layer neuron of ``model`` working on input ``x``, after a backward pass.
+def neuron_on(model: MLP, x: Sequence[float]):
+    """The first neuron of ``model``'s first layer that is active on input ``x``, and its output on ``x``.
 
     The neuron computes ``relu(w·x + b)``; backpropagating from its output
-    puts d(output)/d(w_i) = x_i on each weight where the ReLU is active, so
-    the first neuron that is active on ``x`` is drawn (an inactive one would
-    show only zero gradients). The weights' gradients from training are saved
-    and restored around it.
+    puts d(output)/d(w_i) = x_i on each weight where the ReLU is active, so an
+    active neuron is chosen (an inactive one would show only zero gradients).
+    The output is labelled ``out``, the inputs ``x0``, ``x1``...
+    """
+    neurons = model.layers[0].neurons
+    neuron = next((n for n in neurons if n(x).data > 0.0), neurons[0])
+    out = neuron([Value(v, label=f"x{i}") for i, v in enumerate(x)])
+    out.label = "out"
+    return neuron, out
+
+
+def save_neuron_graph(model: MLP, x: Sequence[float], path: Path) -> Path:
+    """Draw a first-layer neuron of ``model`` working on input ``x`` (see :func:`neuron_on`).
+
+    After a backward pass from its output; the weights' gradients from
+    training are saved and restored around it.
     """
     from autograd import save_graph
 
-    inputs = [Value(v, label=f"x{i}") for i, v in enumerate(x)]
-    neurons = model.layers[0].neurons
-    neuron = next((n for n in neurons if n(x).data > 0.0), neurons[0])
+    neuron, out = neuron_on(model, x)
     saved = [p.grad for p in neuron.parameters()]
-    out = neuron(inputs)
-    out.label = "out"
     try:
         neuron.zero_grad()
         out.backward()

@@ -66,7 +66,9 @@ def _run(loss_name: str, optimizer: str, lr: float, seed: int, compile: bool, ba
 
 
 def _same(a: list[float], b: list[float]) -> bool:
-    return len(a) == len(b) and all(x == y or abs(x - y) <= 1e-12 * max(1.0, abs(y)) for x, y in zip(a, b))
+    return len(a) == len(b) and all(
+        x == y or abs(x - y) <= 1e-12 * max(1.0, abs(y)) for x, y in zip(a, b, strict=True)
+    )
 
 
 @settings(max_examples=25, deadline=None)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-import time
+import sys
 import xml.etree.ElementTree as ET
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from autograd import Value, topological_order, viz
 from autograd.__main__ import neuron_example
@@ -160,9 +162,9 @@ def test_colours_separate_vanishing_exploding_zero_and_nan():
 
 
 def test_text_stays_readable_on_every_fill():
-    assert viz._text_color(grad_color(1e-6)) == "white"
-    assert viz._text_color(grad_color(1e2)) == "black"
-    assert viz._text_color(grad_color(0.0)) == "black"
+    assert viz.text_color(grad_color(1e-6)) == "white"
+    assert viz.text_color(grad_color(1e2)) == "black"
+    assert viz.text_color(grad_color(0.0)) == "black"
 
 
 def test_nodes_are_filled_by_their_gradient_and_the_legend_explains_it():
@@ -255,15 +257,46 @@ def test_many_neurons_are_drawn_as_one_layer_cluster(monkeypatch):
     assert "cluster_layers_1_neurons_0 {" in source  # one neuron: small enough
 
 
-def test_a_few_hundred_nodes_draw_quickly():
-    model = MLP(4, [10, 10, 1], seed=0)
-    loss = model([0.1, 0.2, 0.3, 0.4]) ** 2
-    loss.backward()
-    n = len(topological_order(loss))
-    assert 250 < n < 500
-    start = time.perf_counter()
-    draw_graph(loss, model=model)
-    assert time.perf_counter() - start < 1.0
+def lines_run(fn) -> int:
+    """How many lines of Python ``fn()`` executes: a measure of work that does not depend on the machine."""
+    count = 0
+
+    def tracer(frame, event, arg):
+        nonlocal count
+        if event == "line":
+            count += 1
+        return tracer
+
+    sys.settrace(tracer)
+    try:
+        fn()
+    finally:
+        sys.settrace(None)
+    return count
+
+
+def test_drawing_a_model_takes_work_in_proportion_to_its_size():
+    """Twice the nodes, about twice the work: no step of drawing (clusters, owners, names) is quadratic."""
+
+    def loss_of(width: int):
+        model = MLP(4, [width, width, 1], seed=0)
+        loss = model([0.1, 0.2, 0.3, 0.4]) ** 2
+        loss.backward()
+        return model, loss
+
+    (small_model, small), (big_model, big) = loss_of(5), loss_of(10)
+    nodes_small, nodes_big = len(topological_order(small)), len(topological_order(big))
+    assert 250 < nodes_big < 500 and nodes_big > 2.5 * nodes_small
+    work_small = lines_run(lambda: draw_graph(small, model=small_model))
+    work_big = lines_run(lambda: draw_graph(big, model=big_model))
+    assert work_big / work_small < 1.25 * nodes_big / nodes_small
+
+
+def test_the_work_measure_sees_quadratic_work():
+    """The measure above would catch a quadratic step: a loop over all nodes for each node."""
+    linear = lines_run(lambda: [k for k in range(200)])
+    quadratic = lines_run(lambda: [[j for j in range(200)] for k in range(200)])
+    assert quadratic > 100 * linear
 
 
 # ------------------------------------------------------------ errors and sizes
@@ -378,3 +411,131 @@ def test_a_large_graph_falls_back_to_text(monkeypatch):
 def test_without_graphviz_a_value_shows_as_text(monkeypatch, tmp_path):
     no_graphviz(monkeypatch, tmp_path)
     assert neuron()._repr_svg_() is None
+
+
+# ------------------------------------------------------------ any label
+def labelled_graph(label: str) -> Value:
+    x = Value(1.5, label=label)
+    y = (x * 2.0).tanh()
+    y.label = label + "!"
+    y.backward()
+    return y
+
+
+def test_labels_graphviz_could_not_read_now_draw(tmp_path):
+    for label in ("C:\\temp\\", "a\x00b", "bell\x07", "&#7;", "&amp;", "\\N", "<b>x</b>", "{a|b}", '"q"'):
+        svg = save_graph(labelled_graph(label), tmp_path / "g.svg").read_bytes()
+        texts = svg_texts(svg)
+        shown = viz._printable(label)  # control characters as their pictures, the rest as typed
+        assert shown in texts and shown + "!" in texts, (label, texts)
+        dot = save_graph(labelled_graph(label), tmp_path / "g.dot").read_text(encoding="utf-8")
+        assert dot.startswith("digraph") and "\x00" not in dot
+
+
+def test_control_characters_are_shown_as_their_pictures():
+    assert viz._printable("a\x00b\x07\n\x7f") == "a\u2400b\u2407\u240a\u2421"
+    assert viz._printable("\x85\ufffe") == "\ufffd\ufffd"
+    assert viz._printable("w.0 é ∂") == "w.0 é ∂"
+
+
+@given(label=st.text(max_size=12))
+def test_any_label_gives_a_valid_dot_file_and_well_formed_svg(label):
+    graph = draw_graph(labelled_graph(label))
+    source = graph.source
+    svg = viz.render(graph, "svg")  # dot reads the source without error
+    texts = svg_texts(svg)  # and writes well-formed XML
+    shown = viz._printable(label)
+    if shown.strip() and shown == shown.strip() and "  " not in shown:  # dot folds spaces in records
+        assert shown in texts
+    assert source.startswith("digraph")
+
+
+# ------------------------------------------------------------ size and layout
+def test_the_default_size_fits_a_notebook_cell():
+    model, _, loss = mlp_loss()
+    source = draw_graph(loss, model=model).source
+    assert f'size="{viz.NOTEBOOK_SIZE[0]:g},{viz.NOTEBOOK_SIZE[1]:g}"' in source
+    svg = ET.fromstring(viz.render(draw_graph(loss, model=model), "svg"))
+    width_pt = float(svg.get("width").removesuffix("pt"))
+    assert width_pt <= viz.NOTEBOOK_SIZE[0] * 72 + 1
+    natural = ET.fromstring(viz.render(draw_graph(loss, model=model, size=None), "svg"))
+    assert float(natural.get("width").removesuffix("pt")) > 2 * width_pt  # it was scaled down
+    assert not re.search(r"\bsize=", draw_graph(loss, size=None).source)
+
+
+def test_a_small_graph_is_never_scaled_up():
+    big = ET.fromstring(viz.render(draw_graph(neuron(), size=(100.0, 100.0)), "svg"))
+    natural = ET.fromstring(viz.render(draw_graph(neuron(), size=None), "svg"))
+    assert big.get("width") == natural.get("width")
+
+
+def natural_width(root: Value, rankdir: str, **kwargs) -> float:
+    svg = ET.fromstring(viz.render(draw_graph(root, rankdir=rankdir, size=None, **kwargs), "svg"))
+    return float(svg.get("width").removesuffix("pt")) / 72  # inches
+
+
+def product() -> Value:
+    a, b = Value(2.0, label="a"), Value(3.0, label="b")
+    return a * b
+
+
+def test_auto_layout_is_left_to_right_when_that_fits_else_the_narrower():
+    assert "rankdir=LR" in draw_graph(product(), rankdir="auto").source  # fits: stays LR
+    assert "rankdir=TB" in draw_graph(chain(12), rankdir="auto").source  # deep: grows downwards
+    assert "rankdir=LR" in draw_graph(chain(12), rankdir="auto", size=(60.0, 10.0)).source  # room enough
+    model, _, loss = mlp_loss()
+    width = viz.NOTEBOOK_SIZE[0]
+    for root, kwargs in ((product(), {}), (neuron(), {}), (chain(12), {}), (loss, {"model": model})):
+        source = draw_graph(root, rankdir="auto", **kwargs).source
+        chosen = re.search(r"rankdir=(\w+)", source).group(1)
+        lr, tb = natural_width(root, "LR", **kwargs), natural_width(root, "TB", **kwargs)
+        if chosen == "LR":
+            assert lr <= width or lr <= tb
+        else:
+            assert width < lr and tb < lr
+
+
+@pytest.mark.parametrize("size", [(0, 5), (5,), "9,40", (float("nan"), 5), (True, 5), (5, float("inf"))])
+def test_bad_sizes_are_refused(size):
+    with pytest.raises(ValueError, match="size must be None or a"):
+        draw_graph(neuron(), size=size)
+
+
+# ------------------------------------------------------------ names inside a model
+def test_a_models_nodes_are_named_after_where_they_sit():
+    model, xs, loss = mlp_loss()
+    order = topological_order(loss)
+    names = viz.picture_names(order, model)
+    source = draw_graph(loss, model=model).source
+    where = memberships(source)
+    i = {node: k for k, node in enumerate(order)}
+    for node in order:
+        if node.op == "tanh":  # a hidden neuron: its activation, and the sum under it
+            neuron_name = names[node].removesuffix(".tanh")
+            assert re.fullmatch(r"layers\.0\.neurons\.\d", neuron_name)
+            assert names[node.parents[0]] == neuron_name + ".sum"
+            cluster = "cluster_" + neuron_name.replace(".", "_")
+            assert where[f"n{i[node]}"][-1] == cluster
+            assert f'{{tanh | data {format_number(node.data)}' in source  # shown without the prefix
+            assert f'tooltip="{neuron_name}.tanh"' in source
+    for name, p in model.named_parameters():
+        assert names[p] == name
+    # products and partial sums: t1, t2, ... in each module; nothing inside the model is a v-number
+    owned = [n for n in order if n not in xs and n is not loss and n is not loss.parents[0]]
+    assert all(not re.search(r"(^|\.)v\d+$", names[n]) for n in owned)
+    assert "layers.0.neurons.0.t1" in names.values()
+    assert len(set(names.values())) == len(order)
+
+
+def test_a_model_used_twice_numbers_its_repeated_names():
+    neuron_model = Neuron(2, activation="tanh", seed=0)
+    total = neuron_model([1.0, 2.0]) + neuron_model([3.0, -1.0])
+    names = viz.picture_names(topological_order(total), neuron_model)
+    assert {"sum#1", "sum#2", "tanh#1", "tanh#2"} <= set(names.values())
+    assert len(set(names.values())) == len(names)
+
+
+def test_without_a_model_the_names_are_explains():
+    o = neuron()
+    order = topological_order(o)
+    assert viz.picture_names(order) == node_names(order)
