@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import Value
+from . import Value, topological_order
 
 
 def neuron_example() -> Value:
@@ -23,8 +23,6 @@ def neuron_example() -> Value:
 
 
 def main() -> None:
-    from . import topological_order
-
     o = neuron_example()
     nodes = {v.label: v for v in topological_order(o) if v.label}
     print("o = tanh(x1*w1 + x2*w2 + b) =", round(o.data, 6))

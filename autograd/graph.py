@@ -136,6 +136,70 @@ def _in_backward(error: ArithmeticError, node: Value) -> ArithmeticError:
     )
 
 
+# ============================================================================
+# Methods of Value that walk the graph (attached to the class below)
+# ============================================================================
+
+
+def _backward_method(self: Value) -> None:
+    """Fill ``.grad`` of every node this one depends on: ``loss.backward()`` (see :func:`backward`)."""
+    backward(self)
+
+
+def _reduce(self: Value) -> tuple:
+    """Pickle (and ``copy.deepcopy``) a node with its graph, without recursion.
+
+    The default pickler recurses into every parent, which fails on a long
+    chain (a ``RecursionError``). Here the intermediate nodes are stored as a
+    flat list in topological order, each referring to its parents by
+    position; the leaves are stored as themselves, so a parameter that appears
+    in several pickled graphs (or in the model) stays one object.
+    """
+    if self._operation is None:
+        return (_leaf, (self._data, self.grad, self._label))
+    order = topological_order(self)
+    position = {id(node): i for i, node in enumerate(order)}
+    records: list[object] = []
+    for node in order:
+        if node._operation is None:
+            records.append(node)
+            continue
+        a, b = node._a, node._b
+        a = tuple(position[id(p)] for p in a) if a.__class__ is tuple else position[id(a)]
+        if isinstance(b, Value):
+            b = ("node", position[id(b)])
+        records.append((node._data, node.grad, node._label, node._operation, a, b))
+    return (_rebuild, (records,))
+
+
+def _leaf(data: float, grad: float, label: str) -> Value:
+    """Undo :func:`_reduce` for a leaf."""
+    leaf = Value(data, label)
+    leaf.grad = grad
+    return leaf
+
+
+def _rebuild(records: list) -> Value:
+    """Undo :func:`_reduce`: the graph from its records; returns the last node."""
+    nodes: list[Value] = []
+    for record in records:
+        if isinstance(record, Value):  # a leaf, unpickled by itself
+            nodes.append(record)
+            continue
+        data, grad, label, operation, a, b = record
+        node = object.__new__(Value)
+        node._data, node.grad, node._label, node._operation = data, grad, label, operation
+        node._a = tuple(nodes[i] for i in a) if a.__class__ is tuple else nodes[a]
+        node._b = nodes[b[1]] if b.__class__ is tuple and len(b) == 2 and b[0] == "node" else b
+        nodes.append(node)
+    return nodes[-1]
+
+
+
+Value.backward = _backward_method
+Value.__reduce__ = _reduce
+
+
 class no_grad(ContextDecorator):
     """Record no graph inside this block: every result is a leaf.
 

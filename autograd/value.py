@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from typing import Union
@@ -251,11 +252,10 @@ class Value:
         backward = operation.backward
         return lambda: backward(self)
 
-    def backward(self) -> None:
-        """Fill ``.grad`` of every node this one depends on (see ``autograd.graph``)."""
-        from .graph import backward
-
-        backward(self)
+    # ``v.backward()`` and pickling walk the whole graph: they are defined in
+    # ``autograd/graph.py`` (the graph walk imports this module, never the other
+    # way round) and attached to the class there; ``_repr_svg_`` (the picture a
+    # notebook shows) likewise in ``autograd/viz.py``.
 
     def detach(self) -> Value:
         """A new leaf with the same number: the graph stops here (for truncated backprop through time).
@@ -285,39 +285,6 @@ class Value:
     def __repr__(self) -> str:
         label = f", label={self._label!r}" if self._label else ""
         return f"Value(data={self._data!r}, grad={self.grad!r}{label})"
-
-    def _repr_svg_(self) -> str | None:
-        """Jupyter shows a value as a picture of its graph (``autograd.viz``); ``None`` falls back to text."""
-        from .viz import notebook_svg
-
-        return notebook_svg(self)
-
-    def __reduce__(self) -> tuple:
-        """Pickle (and ``copy.deepcopy``) a node with its graph, without recursion.
-
-        The default pickler recurses into every parent, which fails on a long
-        chain (a ``RecursionError``). Here the intermediate nodes are stored as
-        a flat list in topological order, each referring to its parents by
-        position; the leaves are stored as themselves, so a parameter that
-        appears in several pickled graphs (or in the model) stays one object.
-        """
-        if self._operation is None:
-            return (_leaf, (self._data, self.grad, self._label))
-        from .graph import topological_order
-
-        order = topological_order(self)
-        position = {id(node): i for i, node in enumerate(order)}
-        records: list[object] = []
-        for node in order:
-            if node._operation is None:
-                records.append(node)
-                continue
-            a, b = node._a, node._b
-            a = tuple(position[id(p)] for p in a) if a.__class__ is tuple else position[id(a)]
-            if isinstance(b, Value):
-                b = ("node", position[id(b)])
-            records.append((node._data, node.grad, node._label, node._operation, a, b))
-        return (_rebuild, (records,))
 
     # ------------------------------------------------------------ comparisons (by number)
     def _other_data(self, other: object) -> float | None:
@@ -375,32 +342,8 @@ def _nothing() -> None:
 
 
 def _np_ndarray() -> type:
-    import numpy  # only ever reached from inside a NumPy call, so NumPy is loaded already
-
-    return numpy.ndarray
-
-
-def _leaf(data: float, grad: float, label: str) -> Value:
-    """Undo :meth:`Value.__reduce__` for a leaf."""
-    leaf = Value(data, label)
-    leaf.grad = grad
-    return leaf
-
-
-def _rebuild(records: list) -> Value:
-    """Undo :meth:`Value.__reduce__`: the graph from its records; returns the last node."""
-    nodes: list[Value] = []
-    for record in records:
-        if isinstance(record, Value):  # a leaf, unpickled by itself
-            nodes.append(record)
-            continue
-        data, grad, label, operation, a, b = record
-        node = _new(Value)
-        node._data, node.grad, node._label, node._operation = data, grad, label, operation
-        node._a = tuple(nodes[i] for i in a) if a.__class__ is tuple else nodes[a]
-        node._b = nodes[b[1]] if b.__class__ is tuple and len(b) == 2 and b[0] == "node" else b
-        nodes.append(node)
-    return nodes[-1]
+    """NumPy's array type (only asked from inside a NumPy call, so NumPy is loaded already)."""
+    return sys.modules["numpy"].ndarray
 
 
 # ============================================================================

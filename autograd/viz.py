@@ -66,6 +66,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterable
+from math import log10
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -174,8 +175,6 @@ def grad_color(grad: float) -> str:
         return _NONFINITE_COLOR
     if grad == 0.0:
         return _ZERO_COLOR
-    from math import log10
-
     return _hex(_viridis((log10(abs(grad)) - LOW) / (HIGH - LOW)))
 
 
@@ -705,3 +704,7 @@ def notebook_svg(root: Value) -> str | None:
         return render(draw_graph(root, max_nodes=NOTEBOOK_MAX_NODES), "svg").decode("utf-8")
     except (ImportError, ValueError, RuntimeError, OSError, subprocess.CalledProcessError):
         return None
+
+
+# A notebook shows a Value as the picture of its graph (Jupyter calls ``_repr_svg_``).
+Value._repr_svg_ = notebook_svg
