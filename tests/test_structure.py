@@ -41,7 +41,7 @@ def _imports(tree: ast.Module) -> list[tuple[ast.AST, str, bool]]:
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
-            modules = [node.module] if node.module else [alias.name for alias in node.names]  # from . import x
+            modules = [node.module] if node.module else [alias.name for alias in node.names]
             for module in modules:
                 found.append((node, "." * node.level + module, id(node) in top or id(node) in guarded))
         elif isinstance(node, ast.Import):
