@@ -93,6 +93,8 @@ def jacobian(residuals: Sequence[Value], params: Sequence[Value]) -> list[list[f
     >>> jacobian([a * b, a + 1.0], [a, b])
     [[3.0, 2.0], [1.0, 0.0]]
     """
+    residuals = _checked(residuals, None)
+    params = distinct_values(params, "jacobian")
     saved = [p.grad for p in params]
     rows = []
     try:
@@ -224,10 +226,19 @@ class LevenbergMarquardt:
         if not params:
             raise ValueError("LevenbergMarquardt got an empty parameter list")
         self.params: list[Value] = params
-        self.damping = _damping(damping)
+        self._damping = _damping(damping)
         self.steps = 0
         #: Whether the last step was kept (None before the first step).
         self.accepted: bool | None = None
+
+    @property
+    def damping(self) -> float:
+        """The current λ (positive and finite; assigning anything else is an error)."""
+        return self._damping
+
+    @damping.setter
+    def damping(self, value: float) -> None:
+        self._damping = _damping(value)
 
     def zero_grad(self) -> None:
         """Set every parameter's ``.grad`` to 0.0 (``step`` itself does not need it)."""

@@ -302,3 +302,30 @@ def test_state_dict_round_trip_and_checks():
 def test_exported_from_nn_optim():
     assert nn.optim.LevenbergMarquardt is LevenbergMarquardt
     assert "LevenbergMarquardt" in nn.optim.__all__
+
+
+def test_a_parameter_no_residual_depends_on_stays_exactly_where_it_is():
+    """A zero column of J: with D = I its equation is λ·δ = 0, so no special case is needed."""
+    a, unused = Value(3.0), Value(0.1 + 0.2)
+    opt = LevenbergMarquardt([a, unused])
+    for _ in range(3):
+        opt.step(lambda: [a - 1.0, a * 2.0 - 2.0])
+    assert opt.accepted and abs(a.data - 1.0) < 1e-9
+    assert unused.data == 0.1 + 0.2
+
+
+def test_damping_assignment_is_checked():
+    opt = LevenbergMarquardt([Value(1.0)])
+    opt.damping = 0.5
+    assert opt.damping == 0.5
+    with pytest.raises(ValueError, match=r"invalid damping: -1.0"):
+        opt.damping = -1.0
+    assert opt.damping == 0.5
+
+
+def test_jacobian_checks_its_arguments():
+    a = Value(1.0)
+    with pytest.raises(TypeError, match=r"residuals\(\) item 0 is a float, not a Value"):
+        jacobian([1.0], [a])
+    with pytest.raises(TypeError, match="jacobian: parameter 0 is a float, not a Value"):
+        jacobian([a * 2.0], [1.0])

@@ -8,6 +8,7 @@ import random
 import pytest
 import torch
 
+import nn
 from autograd import Value
 from nn import RNN
 
@@ -169,10 +170,11 @@ def test_parameters_laid_out_as_torch_and_named():
     assert repr(rnn) == "RNN(3, 2, nonlinearity='tanh')"
 
 
-def test_state_dict_round_trip_and_zero_grad():
+def test_state_dict_round_trip_through_a_file_and_zero_grad(tmp_path):
     a, b = RNN(2, 3, seed=1), RNN(2, 3, seed=2)
     assert a.state_dict() != b.state_dict()
-    b.load_state_dict(a.state_dict())
+    nn.save(a.state_dict(), tmp_path / "rnn.json")
+    b.load_state_dict(nn.load(tmp_path / "rnn.json"))
     assert b.state_dict() == a.state_dict()
     outputs, h = b([[1.0, 2.0]])
     h[0].backward()
