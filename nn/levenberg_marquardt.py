@@ -288,13 +288,13 @@ class LevenbergMarquardt:
         for p, x, d in zip(self.params, before, delta, strict=True):
             p.data = x + d
         try:
-            with no_grad():
-                new = residuals()
-        except (ArithmeticError, ValueError):  # overflow, log of a negative number, ...: too far
-            new = None
-        try:
+            try:
+                with no_grad():
+                    new = residuals()
+            except (ArithmeticError, ValueError):  # overflow, log of a negative number, ...: too far
+                new = None
             new_loss = math.nan if new is None else _half_sum_of_squares(_checked(new, count))
-        except (TypeError, ValueError):
+        except BaseException:  # a bad return value, or any other error of residuals(): change nothing
             self._restore(before)
             raise
         if new_loss < loss:

@@ -329,3 +329,19 @@ def test_jacobian_checks_its_arguments():
         jacobian([1.0], [a])
     with pytest.raises(TypeError, match="jacobian: parameter 0 is a float, not a Value"):
         jacobian([a * 2.0], [1.0])
+
+
+def test_any_other_error_of_residuals_at_the_trial_point_propagates_and_changes_nothing():
+    a = Value(2.0)
+    calls = []
+
+    def residuals():
+        calls.append(1)
+        if len(calls) > 1:
+            raise KeyError("a bug in the user's function")
+        return [a - 1.0]
+
+    opt = LevenbergMarquardt([a])
+    with pytest.raises(KeyError, match="a bug"):
+        opt.step(residuals)
+    assert a.data == 2.0 and opt.damping == 1e-3 and opt.steps == 0
