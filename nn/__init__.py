@@ -17,6 +17,7 @@ Everything is plain Python on ``autograd.Value``: no NumPy.
 from . import data, init, losses, optim, plots, train
 from .layers import MLP, Dropout, Layer, Neuron, Sequential
 from .module import Module
+from .rnn import RNN
 from .serialization import load, save
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "Layer",
     "Module",
     "Neuron",
+    "RNN",
     "Sequential",
     "data",
     "init",

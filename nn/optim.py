@@ -66,6 +66,7 @@ __all__ = [
     "CosineAnnealingLR",
     "ExponentialLR",
     "LRScheduler",
+    "LevenbergMarquardt",
     "Optimizer",
     "RMSprop",
     "Rprop",
@@ -873,3 +874,5 @@ class CosineAnnealingLR(LRScheduler):
         return (1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T)) * (
             lr - eta_min
         ) + eta_min
+
+from .levenberg_marquardt import LevenbergMarquardt  # noqa: E402  (its own module: nn/levenberg_marquardt.py)
