@@ -192,12 +192,13 @@ def text_color(fill: str) -> str:
 def _split_parameter_name(name: str) -> tuple[tuple[str, ...], str]:
     """``"layers.1.neurons.0.w.2"`` → ``(("layers", "1", "neurons", "0"), "w.2")``.
 
-    The last component, with its index if it has one, names the parameter;
-    everything before names the module that owns it.
+    The last name, with its indices if it has any (``weight_hh.0.1``, a row of
+    a matrix), names the parameter; everything before names the module that
+    owns it.
     """
     parts = name.split(".")
     cut = len(parts) - 1
-    if cut > 0 and parts[cut].isdigit():
+    while cut > 0 and parts[cut].isdigit():
         cut -= 1
     return tuple(parts[:cut]), ".".join(parts[cut:])
 

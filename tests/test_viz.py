@@ -539,3 +539,11 @@ def test_without_a_model_the_names_are_explains():
     o = neuron()
     order = topological_order(o)
     assert viz.picture_names(order) == node_names(order)
+
+
+def test_a_matrix_parameter_belongs_to_the_module_not_to_a_module_named_after_it():
+    from autograd.viz import _split_parameter_name
+
+    assert _split_parameter_name("weight_hh.0.1") == ((), "weight_hh.0.1")
+    assert _split_parameter_name("rnn.weight_ih.2.0") == (("rnn",), "weight_ih.2.0")
+    assert _split_parameter_name("layers.1.neurons.0.w.2") == (("layers", "1", "neurons", "0"), "w.2")
