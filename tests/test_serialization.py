@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -130,3 +131,27 @@ def test_save_refuses_a_number_too_large_for_a_float_naming_key_and_number(tmp_p
     with pytest.raises(OverflowError, match=r"'big' is 100000…000 \(401 digits\), too large for a float"):
         nn.save({"small": 1.0, "big": 10**400}, path)
     assert not path.exists()
+
+
+@pytest.mark.parametrize("error", [OSError(28, "No space left on device"), KeyboardInterrupt()])
+def test_an_error_after_the_temporary_file_exists_leaves_the_old_file_and_no_temporary_file(
+    tmp_path, monkeypatch, error
+):
+    path = tmp_path / "weights.json"
+    model = MLP(2, [2, 1], seed=0)
+    nn.save(model.state_dict(), path)
+    before = path.read_bytes()
+    seen = []
+
+    def failing_replace(src, dst):  # the rename into place fails (full disk, Ctrl-C...)
+        seen.append(sorted(p.name for p in tmp_path.iterdir()))
+        raise error
+
+    monkeypatch.setattr("os.replace", failing_replace)
+    with pytest.raises(type(error)):
+        nn.save(MLP(2, [2, 1], seed=1).state_dict(), path)
+    monkeypatch.undo()
+    [names] = seen  # at the rename: the old file and the complete temporary file
+    assert len(names) == 2 and re.fullmatch(r"\.weights\.json\.\d+\.[0-9a-f]{8}\.tmp", names[0])
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["weights.json"]  # and it was removed
