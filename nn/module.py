@@ -213,11 +213,11 @@ class Module:
         Everything is checked before anything is written: a load that fails
         leaves every weight as it was. Gradients are not touched.
         """
+        if not isinstance(strict, bool):
+            raise TypeError(f"strict must be True or False, not {type(strict).__name__}")
         if not isinstance(state_dict, Mapping):
             kind = type(state_dict).__name__
             raise TypeError(f"load_state_dict takes a mapping of names to numbers, not {kind}")
-        if not isinstance(strict, bool):
-            raise TypeError(f"strict must be True or False, not {type(strict).__name__}")
         params = dict(self.named_parameters())
         missing = [name for name in params if name not in state_dict]
         unexpected = [key for key in state_dict if key not in params]
@@ -228,11 +228,7 @@ class Module:
             if unexpected:
                 problems.append(f"unexpected key(s) {', '.join(map(repr, unexpected))}")
             raise KeyError(f"load_state_dict into {type(self).__name__}: {'; '.join(problems)}")
-        numbers_by_name = {
-            name: finite_float(state_dict[name], f"state_dict[{name!r}]", type_error=ValueError)
-            for name in params
-            if name in state_dict
-        }
+        numbers_by_name = {name: _weight(name, state_dict[name]) for name in params if name in state_dict}
         for name, number in numbers_by_name.items():
             params[name].data = number
         return IncompatibleKeys(missing, unexpected)  # both empty after a strict load
@@ -244,3 +240,8 @@ class Module:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.extra_repr()})"
+
+
+def _weight(name: str, number: object) -> float:
+    """Validate one ``state_dict`` entry and return it as a float."""
+    return finite_float(number, f"state_dict[{name!r}]", type_error=ValueError)
