@@ -4,24 +4,8 @@ from __future__ import annotations
 
 import math
 import numbers
-import sys
 
-__all__ = ["finite_float", "int_at_least"]
-
-
-def int_at_least(value: object, name: str, minimum: int = 1) -> int:
-    """``value`` as an ``int`` if it is a whole number ``>= minimum``.
-
-    ``TypeError`` for anything but an integer (``bool`` is not a count, nor is
-    ``2.0``), ``ValueError`` for one that is too small; both name the argument.
-    """
-    wanted = "a positive int" if minimum == 1 else "an int"
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be {wanted}, not {type(value).__name__}")
-    if value < minimum:
-        limit = "a positive int" if minimum == 1 else f"at least {minimum}"
-        raise ValueError(f"{name} must be {limit}, not {value!r}")
-    return int(value)
+__all__ = ["int_at_least"]
 
 
 def finite_float(number: object, where: str, type_error: type[Exception] = TypeError) -> float:
@@ -51,7 +35,7 @@ def finite_float(number: object, where: str, type_error: type[Exception] = TypeE
             f"{where} is {_short_text(number)}, too large for a float (at most about 1.8e308)"
         ) from None
     if not math.isfinite(x):
-        raise ValueError(f"{where} is {x!r}: a non-finite weight (NaN or infinite) is refused")
+        raise ValueError(f"{where} is {x!r}, not a finite number")
     return x
 
 
@@ -59,9 +43,25 @@ def _short_text(number: object) -> str:
     """A huge number as a few of its digits and its length (Python will not print over 4300 digits)."""
     try:
         text = str(number)
-    except ValueError:  # int -> str is limited to 4300 digits (sys.set_int_max_str_digits)
-        return f"an integer of more than {sys.get_int_max_str_digits()} digits"
+    except ValueError:  # Python converts at most 4300 digits (sys.set_int_max_str_digits)
+        return "an integer of more digits than Python converts to text"
     if len(text) <= 24:
         return text
     unit = "digits" if text.lstrip("-").isdigit() else "characters"
     return f"{text[:6]}…{text[-3:]} ({len(text.lstrip('-'))} {unit})"
+
+
+def int_at_least(value: object, name: str, minimum: int = 1) -> int:
+    """``value`` as an ``int`` if it is a whole number ``>= minimum``.
+
+    ``TypeError`` for anything but an integer (``bool`` is not a count, nor is
+    ``2.0``), ``ValueError`` for one that is too small; both name the argument.
+    """
+    wanted = "a positive int" if minimum == 1 else "an int"
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be {wanted}, not {type(value).__name__}")
+    if value < minimum:
+        limit = "a positive int" if minimum == 1 else f"at least {minimum}"
+        raise ValueError(f"{name} must be {limit}, not {value!r}")
+    return int(value)
+

@@ -928,10 +928,13 @@ class CosineAnnealingLR(LRScheduler):
         self.eta_min = eta_min
 
     def _next_lr(self, lr: float) -> float:
+        lr = self._recursive_lr(lr)
+        return lr if lr >= 0.0 else 0.0  # rounded below zero: see the class docstring
+
+    def _recursive_lr(self, lr: float) -> float:
         e, T, eta_min = self.last_epoch, self.T_max, self.eta_min
         if (e - 1 - T) % (2 * T) == 0:
             return lr + (self.base_lr - eta_min) * (1 - math.cos(math.pi / T)) / 2
-        lr = (1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T)) * (
+        return (1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T)) * (
             lr - eta_min
         ) + eta_min
-        return lr if lr >= 0.0 else 0.0  # rounding below zero
