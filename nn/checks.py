@@ -64,4 +64,3 @@ def int_at_least(value: object, name: str, minimum: int = 1) -> int:
         limit = "a positive int" if minimum == 1 else f"at least {minimum}"
         raise ValueError(f"{name} must be {limit}, not {value!r}")
     return int(value)
-
