@@ -13,9 +13,11 @@ numbers agree to about 1e-8 relative.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable, Sequence
 
-from .graph import no_grad
+from .graph import is_grad_enabled, no_grad
 from .value import Value
 
 
@@ -32,14 +34,25 @@ def gradcheck(
     input, ``|analytic - numeric| <= atol + rtol * |numeric|``; otherwise raises
     ``AssertionError`` listing each mismatching input with both numbers.
 
+    ``eps`` must be a finite number > 0, ``rtol`` and ``atol`` finite numbers
+    >= 0 (``TypeError`` or ``ValueError`` naming the argument otherwise). It
+    refuses to run inside ``no_grad()``: with recording off there is no graph
+    to backpropagate through, and every gradient would read 0.
+
     The inputs' ``.data`` and ``.grad`` are the same afterwards as before.
     """
     inputs = list(inputs)
     for i, x in enumerate(inputs):
         if not isinstance(x, Value):
             raise TypeError(f"gradcheck: input {i} is a {type(x).__name__}, not a Value")
-    if not eps > 0:
-        raise ValueError(f"gradcheck: eps must be positive, not {eps!r}")
+    eps = _finite_number("eps", eps, zero_allowed=False)
+    rtol = _finite_number("rtol", rtol, zero_allowed=True)
+    atol = _finite_number("atol", atol, zero_allowed=True)
+    if not is_grad_enabled():
+        raise RuntimeError(
+            "gradcheck: recording is off (called inside no_grad()), so backward() would find no "
+            "graph and report every gradient as 0; call gradcheck outside the no_grad block"
+        )
 
     saved_grads = [x.grad for x in inputs]
     try:
@@ -64,6 +77,17 @@ def gradcheck(
     if mismatches:
         raise AssertionError("gradcheck failed:\n  " + "\n  ".join(mismatches))
     return True
+
+
+def _finite_number(name: str, value: object, *, zero_allowed: bool) -> float:
+    """``value`` as a float: a real number (not a bool), finite, > 0 (or >= 0 when ``zero_allowed``)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"gradcheck: {name} must be a real number, not {type(value).__name__}")
+    x = float(value)
+    if not (math.isfinite(x) and (x > 0.0 or (zero_allowed and x == 0.0))):
+        bound = ">= 0" if zero_allowed else "> 0"
+        raise ValueError(f"gradcheck: {name} must be a finite number {bound}, not {x!r}")
+    return x
 
 
 def _central_difference(fn: Callable[..., Value], inputs: list[Value], x: Value, eps: float) -> float:

@@ -2,12 +2,56 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Iterable
 
 from autograd import Value
 
 __all__ = ["distinct_values", "int_at_least"]
+
+
+def finite_float(number: object, where: str, type_error: type[Exception] = TypeError) -> float:
+    """``number`` as a Python ``float`` if it is a finite real number; else a clear error naming ``where``.
+
+    Accepted: ``int``, ``float``, and anything registered as a real number
+    (NumPy scalars such as ``np.float32`` or ``np.int64``, ``Fraction``). The
+    result is always a Python ``float``, so a NumPy ``float32`` never slips
+    into a graph and silently lowers its precision. Refused: ``bool`` (a
+    flag, not a weight), anything else (``type_error``, TypeError unless the
+    caller documents another), a number too large for a float such as
+    ``10**400`` (``OverflowError``), and NaN or ±inf (``ValueError``).
+
+    >>> finite_float(3, "w")
+    3.0
+    >>> finite_float(10**400, "state_dict['w']")
+    Traceback (most recent call last):
+    ...
+    OverflowError: state_dict['w'] is 100000…000 (401 digits), too large for a float (at most about 1.8e308)
+    """
+    if isinstance(number, bool) or not isinstance(number, numbers.Real):
+        raise type_error(f"{where} must be a real number, not {type(number).__name__}")
+    try:
+        x = float(number)
+    except OverflowError:
+        raise OverflowError(
+            f"{where} is {_short_text(number)}, too large for a float (at most about 1.8e308)"
+        ) from None
+    if not math.isfinite(x):
+        raise ValueError(f"{where} is {x!r}, not a finite number")
+    return x
+
+
+def _short_text(number: object) -> str:
+    """A huge number as a few of its digits and its length (Python will not print over 4300 digits)."""
+    try:
+        text = str(number)
+    except ValueError:  # Python converts at most 4300 digits (sys.set_int_max_str_digits)
+        return "an integer of more digits than Python converts to text"
+    if len(text) <= 24:
+        return text
+    unit = "digits" if text.lstrip("-").isdigit() else "characters"
+    return f"{text[:6]}…{text[-3:]} ({len(text.lstrip('-'))} {unit})"
 
 
 def int_at_least(value: object, name: str, minimum: int = 1) -> int:

@@ -289,16 +289,18 @@ def batches(
     All batches have ``batch_size`` samples except possibly the last, which
     has the rest. With ``shuffle`` the order is random: a fixed ``seed`` gives
     the same order on every call; to get a new order each epoch, pass one
-    ``random.Random`` as ``rng`` to every call. Arguments are checked when
-    ``batches`` is called, not when the first batch is taken.
+    ``random.Random`` as ``rng`` to every call. Without ``shuffle`` the
+    batches keep the data's order and a ``seed`` or ``rng`` is checked but not
+    used (nothing is drawn from it), as PyTorch's ``DataLoader`` ignores its
+    generator when it does not shuffle. Arguments are checked when ``batches``
+    is called, not when the first batch is taken.
     """
     n = _check_xy(X, y)
     size = int_at_least(batch_size, "batch_size", 1)
+    generator = make_rng(seed, rng)  # checked even when not shuffling
     order = list(range(n))
     if shuffle:
-        make_rng(seed, rng).shuffle(order)
-    elif seed is not None or rng is not None:
-        raise ValueError("seed/rng given with shuffle=False: nothing is random")
+        generator.shuffle(order)
     return _batches(X, y, order, size)
 
 

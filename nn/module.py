@@ -38,13 +38,26 @@ first name, so an optimizer does not update it twice.
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Iterator, Mapping
+from typing import NamedTuple
 
 from autograd import Value
 
-__all__ = ["Module"]
+from .checks import finite_float
+
+__all__ = ["IncompatibleKeys", "Module"]
+
+
+class IncompatibleKeys(NamedTuple):
+    """What :meth:`Module.load_state_dict` could not match (PyTorch's ``_IncompatibleKeys``).
+
+    ``missing_keys``: parameters of the model that the state did not provide
+    (they keep their values); ``unexpected_keys``: entries of the state that
+    are not parameters of the model (ignored). Both empty after a strict load.
+    """
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
 
 
 class Module:
@@ -180,35 +193,45 @@ class Module:
         """
         return {name: p.data for name, p in self.named_parameters()}
 
-    def load_state_dict(self, state_dict: Mapping[str, float]) -> None:
+    def load_state_dict(self, state_dict: Mapping[str, float], strict: bool = True) -> IncompatibleKeys:
         """Copy numbers from ``state_dict`` (as made by :meth:`state_dict`) into the parameters.
 
-        The keys must be exactly the parameter names: a missing or an extra
-        key raises ``KeyError`` naming it. Each entry must be a finite real
-        number (``int``, ``float``, or e.g. a NumPy scalar); anything else —
+        With ``strict=True`` the keys must be exactly the parameter names: a
+        missing or an extra key raises ``KeyError`` naming it. With
+        ``strict=False`` the parameters whose names are in ``state_dict`` are
+        loaded, the others keep their values, extra keys are ignored, and the
+        returned :class:`IncompatibleKeys` lists both kinds (as PyTorch does).
+
+        Each entry loaded must be a finite real number (``int``, ``float``, or
+        e.g. a NumPy scalar), stored as a Python ``float``; anything else —
         ``bool``, ``str``, ``None``, a ``Value``, NaN or ±inf — raises
-        ``ValueError``. (PyTorch would load a NaN; here a non-finite weight is
-        taken to be a mistake, such as a saved diverged run.)
+        ``ValueError``, and a number too large for a float (``10**400``)
+        ``OverflowError``, naming the key. (PyTorch would load a NaN; here a
+        non-finite weight is taken to be a mistake, such as a saved diverged
+        run.)
 
         Everything is checked before anything is written: a load that fails
         leaves every weight as it was. Gradients are not touched.
         """
+        if not isinstance(strict, bool):
+            raise TypeError(f"strict must be True or False, not {type(strict).__name__}")
         if not isinstance(state_dict, Mapping):
             kind = type(state_dict).__name__
             raise TypeError(f"load_state_dict takes a mapping of names to numbers, not {kind}")
         params = dict(self.named_parameters())
         missing = [name for name in params if name not in state_dict]
         unexpected = [key for key in state_dict if key not in params]
-        if missing or unexpected:
+        if strict and (missing or unexpected):
             problems = []
             if missing:
                 problems.append(f"missing key(s) {', '.join(map(repr, missing))}")
             if unexpected:
                 problems.append(f"unexpected key(s) {', '.join(map(repr, unexpected))}")
             raise KeyError(f"load_state_dict into {type(self).__name__}: {'; '.join(problems)}")
-        numbers_by_name = {name: _weight(name, state_dict[name]) for name in params}
-        for name, p in params.items():
-            p.data = numbers_by_name[name]
+        numbers_by_name = {name: _weight(name, state_dict[name]) for name in params if name in state_dict}
+        for name, number in numbers_by_name.items():
+            params[name].data = number
+        return IncompatibleKeys(missing, unexpected)  # both empty after a strict load
 
     # ------------------------------------------------------------ printing
     def extra_repr(self) -> str:
@@ -221,9 +244,4 @@ class Module:
 
 def _weight(name: str, number: object) -> float:
     """Validate one ``state_dict`` entry and return it as a float."""
-    if isinstance(number, bool) or not isinstance(number, numbers.Real):
-        raise ValueError(f"state_dict[{name!r}] must be a real number, not {type(number).__name__}")
-    number = float(number)
-    if not math.isfinite(number):
-        raise ValueError(f"state_dict[{name!r}] is {number!r}: weights must be finite")
-    return number
+    return finite_float(number, f"state_dict[{name!r}]", type_error=ValueError)

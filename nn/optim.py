@@ -56,7 +56,7 @@ from typing import Any
 
 from autograd import Value
 
-from .checks import int_at_least
+from .checks import finite_float, int_at_least
 
 __all__ = [
     "SGD",
@@ -96,6 +96,14 @@ def _at_least_zero(name: str, value: object) -> float:
     return x
 
 
+def _positive_finite(name: str, value: object) -> float:
+    """A real number ``> 0`` and finite (a schedule's factor: inf would make 0·inf = NaN)."""
+    x = _real(name, value)
+    if not 0.0 < x < math.inf:
+        raise ValueError(f"invalid {name}: {x!r} (must be > 0 and finite)")
+    return x
+
+
 def _fraction(name: str, value: object, *, one_allowed: bool) -> float:
     """A real number in [0, 1), or in [0, 1] when ``one_allowed``."""
     x = _real(name, value)
@@ -116,6 +124,18 @@ def _pair(name: str, value: object) -> tuple[float, float]:
     if not isinstance(value, (tuple, list)) or len(value) != 2:
         raise TypeError(f"{name} must be a pair of numbers (a tuple of length 2), not {value!r}")
     return _real(f"{name}[0]", value[0]), _real(f"{name}[1]", value[1])
+
+
+def _check_keys(where: str, state: object, expected: tuple[str, ...]) -> None:
+    """``state`` must be a dict with exactly the keys ``expected``; the error names the odd ones."""
+    if not isinstance(state, dict):
+        raise TypeError(f"{where} must be a dict with the keys {list(expected)}, not {type(state).__name__}")
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    if missing or unexpected:
+        problems = [f"{kind} key(s) {', '.join(map(repr, keys))}"
+                    for kind, keys in (("missing", missing), ("unexpected", unexpected)) if keys]
+        raise ValueError(f"{where}: {'; '.join(problems)} (expected {list(expected)})")
 
 
 def _param_list(params: object, who: str) -> list[Value]:
@@ -201,9 +221,14 @@ class Optimizer:
     the new ``p.data`` for parameter ``i`` from its gradient ``g`` (already
     negated when ``maximize``). ``step()`` counts the step in ``self.steps``
     (t = 1, 2, ... in the formulas) and calls ``_update`` for every parameter.
+    ``load_state_dict`` checks each state entry is a finite number, ``>= 0``
+    for the lists in ``_nonnegative_state`` (sums of squares, step sizes),
+    and also accepts ``None`` in those of ``_optional_state`` (not started).
     """
 
     _state_names: tuple[str, ...] = ()
+    _nonnegative_state: tuple[str, ...] = ()
+    _optional_state: tuple[str, ...] = ()
 
     def __init__(self, params: Iterable[Value], lr: float, maximize: bool = False) -> None:
         name = type(self).__name__
@@ -246,8 +271,10 @@ class Optimizer:
         loss = None if closure is None else closure()
         self.steps += 1
         for i, p in enumerate(self.params):
-            g = -p.grad if self.maximize else p.grad
-            p.data = self._update(i, p.data, g)
+            # float(): a NumPy float32 gradient or weight would make the update,
+            # the state and every later graph float32 (NumPy 2 keeps float32).
+            g = -float(p.grad) if self.maximize else float(p.grad)
+            p.data = self._update(i, float(p.data), g)
         return loss
 
     def _update(self, i: int, x: float, g: float) -> float:
@@ -268,28 +295,49 @@ class Optimizer:
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore what ``state_dict`` saved. It is checked in full before anything changes."""
-        if not isinstance(state_dict, dict) or set(state_dict) != {"lr", "steps", "state"}:
-            raise ValueError("state_dict must be a dict with the keys 'lr', 'steps' and 'state'")
-        lr = _at_least_zero("lr", state_dict["lr"])
+        """Restore what ``state_dict`` saved.
+
+        Everything is checked before anything changes, and a refusal names the
+        key: the keys must be those :meth:`state_dict` writes, ``steps`` an
+        int ``>= 0``, each state list one finite number per parameter (``>= 0``
+        for sums of squares and step sizes; ``None`` only where the optimizer
+        itself keeps it, e.g. SGD's momentum buffers before the first step).
+        Wrong types raise ``TypeError``, wrong values ``ValueError``, a number
+        too large for a float ``OverflowError``; the optimizer is then left as
+        it was. Numbers are stored as Python floats.
+        """
+        _check_keys("state_dict", state_dict, ("lr", "steps", "state"))
+        lr = _at_least_zero("state_dict['lr']", state_dict["lr"])
         steps = state_dict["steps"]
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-            raise ValueError(f"state_dict['steps'] must be an int >= 0, not {steps!r}")
+        if isinstance(steps, bool) or not isinstance(steps, int):
+            raise TypeError(f"state_dict['steps'] must be an int, not {type(steps).__name__}")
+        if steps < 0:
+            raise ValueError(f"state_dict['steps'] must be >= 0, not {steps!r}")
         state = state_dict["state"]
-        if not isinstance(state, dict) or set(state) != set(self._state_names):
-            raise ValueError(f"state_dict['state'] must have exactly the keys {sorted(self._state_names)}")
-        for name, values in state.items():
-            if not isinstance(values, list) or len(values) != len(self.params):
-                raise ValueError(
-                    f"state_dict['state'][{name!r}] must be a list of {len(self.params)} numbers"
-                )
-            for v in values:
-                if v is not None:
-                    _real(f"state_dict['state'][{name!r}] entry", v)
+        _check_keys("state_dict['state']", state, self._state_names)
+        loaded = {name: self._state_list(name, state[name]) for name in self._state_names}
         self._lr = lr
         self.steps = steps
-        for name, values in state.items():
-            setattr(self, name, [v if v is None else float(v) for v in values])
+        for name, values in loaded.items():
+            setattr(self, name, values)
+
+    def _state_list(self, name: str, values: object) -> list[float | None]:
+        """One saved state list, checked and converted to Python floats (see :meth:`load_state_dict`)."""
+        where = f"state_dict['state'][{name!r}]"
+        if not isinstance(values, list):
+            raise TypeError(f"{where} must be a list, not {type(values).__name__}")
+        if len(values) != len(self.params):
+            raise ValueError(f"{where} must hold {len(self.params)} numbers, not {len(values)}")
+        checked: list[float | None] = []
+        for i, v in enumerate(values):
+            if v is None and name in self._optional_state:
+                checked.append(None)
+                continue
+            x = finite_float(v, f"{where}[{i}]")
+            if x < 0.0 and name in self._nonnegative_state:
+                raise ValueError(f"{where}[{i}] is {x!r}: a second moment or step size is never negative")
+            checked.append(x)
+        return checked
 
     def _l2(self, g: float, x: float) -> float:
         """The gradient with L2 weight decay: ``g + λ·x`` (the gradient of ``L + λ/2·x²``)."""
@@ -324,6 +372,7 @@ class SGD(Optimizer):
     """
 
     _state_names = ("momentum_buffer",)
+    _optional_state = ("momentum_buffer",)
 
     def __init__(
         self,
@@ -379,6 +428,7 @@ class Adagrad(Optimizer):
     """
 
     _state_names = ("sum",)
+    _nonnegative_state = ("sum",)
 
     def __init__(
         self,
@@ -439,6 +489,7 @@ class RMSprop(Optimizer):
     """
 
     _state_names = ("square_avg", "grad_avg", "momentum_buffer")
+    _nonnegative_state = ("square_avg",)
 
     def __init__(
         self,
@@ -517,6 +568,7 @@ class Adam(Optimizer):
     """
 
     _state_names = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+    _nonnegative_state = ("exp_avg_sq", "max_exp_avg_sq")
 
     def __init__(
         self,
@@ -618,6 +670,7 @@ class Rprop(Optimizer):
     """
 
     _state_names = ("prev", "step_size")
+    _nonnegative_state = ("step_size",)
 
     def __init__(
         self,
@@ -790,7 +843,12 @@ class LRScheduler:
         return {"base_lr": self.base_lr, "last_epoch": self.last_epoch, "last_lr": self._last_lr}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore what ``state_dict`` saved (checked before anything changes)."""
+        """Restore what ``state_dict`` saved, including the optimizer's current learning rate.
+
+        ``optimizer.lr`` is set to the saved ``last_lr``, the rate the schedule
+        had set, so the schedule resumes where it stopped even on a fresh
+        optimizer. Checked before anything changes.
+        """
         if not isinstance(state_dict, dict) or set(state_dict) != {"base_lr", "last_epoch", "last_lr"}:
             raise ValueError("state_dict must be a dict with the keys 'base_lr', 'last_epoch' and 'last_lr'")
         base_lr = _at_least_zero("base_lr", state_dict["base_lr"])
@@ -799,6 +857,7 @@ class LRScheduler:
         if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
             raise ValueError(f"state_dict['last_epoch'] must be an int >= 0, not {epoch!r}")
         self.base_lr, self.last_epoch, self._last_lr = base_lr, epoch, last_lr
+        self.optimizer.lr = last_lr
 
 
 class StepLR(LRScheduler):
@@ -812,9 +871,7 @@ class StepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         step_size = int_at_least(step_size, "step_size")
-        gamma = _real("gamma", gamma)
-        if not gamma > 0.0:
-            raise ValueError(f"invalid gamma: {gamma!r} (must be > 0)")
+        gamma = _positive_finite("gamma", gamma)
         super().__init__(optimizer)
         self.step_size = step_size
         self.gamma = gamma
@@ -827,9 +884,7 @@ class ExponentialLR(LRScheduler):
     """Multiply the learning rate by ``gamma`` every epoch: ``lr_e = base_lr · gamma^e``."""
 
     def __init__(self, optimizer: Optimizer, gamma: float) -> None:
-        gamma = _real("gamma", gamma)
-        if not gamma > 0.0:
-            raise ValueError(f"invalid gamma: {gamma!r} (must be > 0)")
+        gamma = _positive_finite("gamma", gamma)
         super().__init__(optimizer)
         self.gamma = gamma
 
@@ -857,17 +912,27 @@ class CosineAnnealingLR(LRScheduler):
     where it adds ``(base_lr - η_min)·(1 - cos(π/T_max))/2``. The two forms are
     equal mathematically but round differently, so this reproduces PyTorch's
     sequence of learning rates exactly, while the closed form (PyTorch's
-    ``_get_closed_form_lr``) differs in the last bits.
+    ``_get_closed_form_lr``) differs in the last bits. One exception: where
+    the recursion rounds below zero (PyTorch gives -8.7e-19 at epoch 6 for
+    ``lr=0, T_max=3, eta_min=1e-3``), the learning rate is 0, since a
+    negative one is invalid and the schedule never goes below
+    ``min(base_lr, η_min) >= 0``.
     """
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
         T_max = int_at_least(T_max, "T_max")
         eta_min = _at_least_zero("eta_min", eta_min)
+        if eta_min == math.inf:
+            raise ValueError("invalid eta_min: inf (must be finite)")
         super().__init__(optimizer)
         self.T_max = T_max
         self.eta_min = eta_min
 
     def _next_lr(self, lr: float) -> float:
+        lr = self._recursive_lr(lr)
+        return lr if lr >= 0.0 else 0.0  # rounded below zero: see the class docstring
+
+    def _recursive_lr(self, lr: float) -> float:
         e, T, eta_min = self.last_epoch, self.T_max, self.eta_min
         if (e - 1 - T) % (2 * T) == 0:
             return lr + (self.base_lr - eta_min) * (1 - math.cos(math.pi / T)) / 2

@@ -22,25 +22,28 @@ predictions made during the epoch (before each step's update), as Keras does.
 from __future__ import annotations
 
 import math
+import numbers
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from autograd import Value, no_grad
 
 from .checks import int_at_least
 from .data import batches
+from .losses import binary_cross_entropy
 from .module import Module
 from .optim import LRScheduler, Optimizer
 
 Prediction = Value | list[Value]
 Loss = Callable[[list[Prediction], Sequence], Value]
 Metric = Callable[[list[Prediction], Sequence], float]
+Metrics = Iterable[str | Metric] | Mapping[str, Metric]
 
 __all__ = ["TrainingDiverged", "accuracy", "evaluate", "fit", "predict", "predicted_class"]
 
 
 class TrainingDiverged(FloatingPointError):
-    """The loss became NaN or infinite: the weights would be garbage from here on."""
+    """The loss, an output or a parameter became NaN or infinite: the weights are garbage from here on."""
 
 
 def _data_of(prediction: Prediction | float | list[float]) -> float | list[float]:
@@ -64,39 +67,66 @@ def predicted_class(output: float | list[float], threshold: float = 0.0) -> int:
     return int(output > threshold)
 
 
-def accuracy(predictions: Sequence[Prediction], targets: Sequence) -> float:
+def accuracy(predictions: Sequence[Prediction], targets: Sequence, threshold: float = 0.0) -> float:
     """The fraction of samples classified correctly.
 
-    How a prediction becomes a class (:func:`predicted_class`) depends on its
-    shape and the labels:
+    How a prediction becomes a class (:func:`predicted_class`) depends only on
+    its shape and on ``threshold``, never on the numbers themselves:
 
-    * several outputs (a list of logits): the class is the index of the largest;
-    * one output and labels in {-1, +1} (hinge loss): the class is the sign;
-    * one output and labels in {0, 1}: the output is read as a logit (class 1
-      when it is > 0) unless every output lies in [0, 1], when it is read as a
-      probability (class 1 when it is > 0.5).
+    * several outputs (a list of logits or probabilities): the class is the
+      index of the largest, and the target is the class index;
+    * one output: class 1 when it is ``> threshold``, else class 0; the
+      target counts as class 1 when it is ``> 0``, so labels in {0, 1} and in
+      {-1, +1} (hinge loss) both work.
+
+    ``threshold=0`` suits scores and logits (the sign decides: hinge loss,
+    ``mse_loss`` on ±1 labels, ``binary_cross_entropy_with_logits``). For
+    probabilities (a sigmoid output, ``binary_cross_entropy``) pass
+    ``threshold=0.5``; ``fit`` and ``evaluate`` do so themselves when the loss
+    is ``binary_cross_entropy``.
+
+    >>> accuracy([0.3, 0.2, 0.9, 0.1], [1, 1, 1, 1])            # logits: all > 0
+    1.0
+    >>> accuracy([0.3, 0.2, 0.9, 0.1], [1, 1, 1, 1], threshold=0.5)  # probabilities
+    0.25
     """
     if len(predictions) != len(targets):
         raise ValueError(f"accuracy: {len(predictions)} predictions but {len(targets)} targets")
     if not predictions:
         raise ValueError("accuracy: no predictions")
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
+        raise TypeError(f"accuracy: threshold must be a real number, not {type(threshold).__name__}")
+    if not math.isfinite(threshold):
+        raise ValueError(f"accuracy: threshold must be a finite number, not {threshold!r}")
     outputs = [_data_of(p) for p in predictions]
     if isinstance(outputs[0], list):
         labels = targets
-        threshold = 0.0
     else:
         labels = [int(t > 0) for t in targets]  # -1/+1 and 0/1 labels alike
-        probabilities = all(t >= 0 for t in targets) and all(0.0 <= o <= 1.0 for o in outputs)
-        threshold = 0.5 if probabilities else 0.0
     hits = sum(predicted_class(o, threshold) == t for o, t in zip(outputs, labels, strict=True))
     return hits / len(targets)
+
+
+def _accuracy_of_probabilities(predictions: Sequence[Prediction], targets: Sequence) -> float:
+    """``accuracy`` with ``threshold=0.5``: what "accuracy" means for ``binary_cross_entropy``."""
+    return accuracy(predictions, targets, threshold=0.5)
 
 
 METRICS: dict[str, Metric] = {"accuracy": accuracy}
 
 
-def _metric_functions(metrics: Iterable[str | Metric]) -> dict[str, Metric]:
-    """Metric names (``"accuracy"``) or functions ``f(predictions, targets) -> float``."""
+def _metric_functions(metrics: Metrics, loss: Loss) -> dict[str, Metric]:
+    """Metric names (``"accuracy"``), functions ``f(predictions, targets) -> float``, or a dict of both.
+
+    ``"accuracy"`` reads one output as a probability (threshold 0.5) when the
+    loss is ``binary_cross_entropy``, which takes probabilities, and as a
+    score or logit (threshold 0) with any other loss.
+    """
+    if isinstance(metrics, Mapping):
+        for name, metric in metrics.items():
+            if not isinstance(name, str) or not callable(metric):
+                raise TypeError("a dict of metrics maps names (str) to functions f(predictions, targets)")
+        return dict(metrics)
     if isinstance(metrics, str):
         metrics = (metrics,)
     found: dict[str, Metric] = {}
@@ -104,7 +134,8 @@ def _metric_functions(metrics: Iterable[str | Metric]) -> dict[str, Metric]:
         if isinstance(metric, str):
             if metric not in METRICS:
                 raise ValueError(f"unknown metric {metric!r}; known: {sorted(METRICS)}")
-            found[metric] = METRICS[metric]
+            takes_probabilities = metric == "accuracy" and loss is binary_cross_entropy
+            found[metric] = _accuracy_of_probabilities if takes_probabilities else METRICS[metric]
         elif callable(metric):
             found[getattr(metric, "__name__", "metric")] = metric
         else:
@@ -119,13 +150,41 @@ def _check_dataset(X: Sequence, y: Sequence, what: str) -> None:
         raise ValueError(f"{what}: the data set is empty")
 
 
-def _diverged(loss: float, epoch: int, step: int, cause: Exception | None = None) -> TrainingDiverged:
+_ADVICE = "Try a smaller learning rate, gradient clipping, or different initial weights."
+
+
+def _diverged(
+    loss: float, epoch: int, step: int, cause: Exception | None = None, what: str = "the loss"
+) -> TrainingDiverged:
     because = f" ({cause})" if cause is not None else ""
     return TrainingDiverged(
-        f"the loss became {loss} at epoch {epoch} (step {step} of the epoch){because}; "
-        "the weights were not updated with it. Try a smaller learning rate, "
-        "gradient clipping, or different initial weights."
+        f"{what} became {loss} at epoch {epoch} (step {step} of the epoch){because}; "
+        f"the weights were not updated with it. {_ADVICE}"
     )
+
+
+def _first_non_finite_output(predictions: list[Prediction]) -> tuple[int, float] | None:
+    """(sample index, number) of the first NaN or infinite model output, or None."""
+    for i, prediction in enumerate(predictions):
+        for number in (prediction if isinstance(prediction, list) else [prediction]):
+            if not math.isfinite(number.data):
+                return i, number.data
+    return None
+
+
+def _check_parameters(named: list[tuple[str, Value]], epoch: int, step: int) -> None:
+    """Raise ``TrainingDiverged`` if the update just made left any parameter NaN or infinite.
+
+    The loss can stay finite while the weights blow up (an overflowing step,
+    or NaN hidden by an operation that maps it to a number), so the weights
+    themselves are checked after every step.
+    """
+    for name, p in named:
+        if not math.isfinite(p.data):
+            raise TrainingDiverged(
+                f"parameter {name!r} became {p.data} in the update of epoch {epoch} "
+                f"(step {step} of the epoch); the weights now hold non-finite numbers. {_ADVICE}"
+            )
 
 
 def _loss_value(loss: Loss, predictions: list[Prediction], targets: list) -> Value:
@@ -199,7 +258,7 @@ def fit(
     epochs: int,
     batch_size: int | None = None,
     validation_data: tuple[Sequence, Sequence] | None = None,
-    metrics: Iterable[str | Metric] = ("accuracy",),
+    metrics: Metrics = ("accuracy",),
     progress: bool = True,
     scheduler: LRScheduler | None = None,
     seed: int | None = None,
@@ -222,8 +281,16 @@ def fit(
     The history maps ``"loss"`` and each metric name (and ``"val_loss"``,
     ``"val_<metric>"`` with validation data) to one number per epoch.
 
-    Raises ``TrainingDiverged`` (a ``FloatingPointError``) naming the epoch if
-    the loss becomes NaN or infinite, before that step changes any weight.
+    The ``"accuracy"`` metric reads a one-output model's output as a
+    probability (class 1 above 0.5) when ``loss`` is ``binary_cross_entropy``,
+    and as a score or logit (class 1 above 0) otherwise; for anything else
+    pass your own, e.g. ``metrics={"accuracy": lambda p, t: accuracy(p, t,
+    threshold=0.5)}`` (see :func:`accuracy`).
+
+    Raises ``TrainingDiverged`` (a ``FloatingPointError``) naming the epoch and
+    step if the loss or a model output becomes NaN or infinite, before that
+    step changes any weight; and naming the parameter if an update leaves one
+    NaN or infinite.
     """
     if not isinstance(model, Module):
         raise TypeError(f"fit trains a Module, not {type(model).__name__}")
@@ -235,7 +302,9 @@ def fit(
     _check_dataset(X, y, "fit")
     if validation_data is not None:
         _check_dataset(*validation_data, "validation_data")
-    metric_fns = _metric_functions(metrics)
+    if not isinstance(metrics, (str, Mapping)):
+        metrics = tuple(metrics)  # read twice: here and by evaluate on the validation data
+    metric_fns = _metric_functions(metrics, loss)
     if compile and _has_active_dropout(model):
         raise ValueError("compile=True replays one recorded graph, which would freeze Dropout's random mask")
     run = _CompiledSteps(model, loss) if compile else _InterpretedSteps(model, loss)
@@ -245,6 +314,8 @@ def fit(
         history["val_loss"] = []
         history.update({f"val_{name}": [] for name in metric_fns})
 
+    names = {id(p): name for name, p in model.named_parameters()}
+    named_params = [(names.get(id(p), f"optimizer.params[{i}]"), p) for i, p in enumerate(optimizer.params)]
     shuffle_rng = random.Random(seed)
     samples = list(range(len(X)))
     fixed_batches = [samples] if batch_size is None else None
@@ -271,7 +342,13 @@ def fit(
                     raise _diverged(math.inf, epoch, step, cause=error) from error
                 if not math.isfinite(batch_loss):
                     raise _diverged(batch_loss, epoch, step)
+                bad_output = _first_non_finite_output(predictions)
+                if bad_output is not None:
+                    sample, number = bad_output
+                    what = f"the model's output for sample {sample} of the batch"
+                    raise _diverged(number, epoch, step, what=what)
                 optimizer.step()
+                _check_parameters(named_params, epoch, step)
                 total_loss += batch_loss * len(xb)
                 seen += len(xb)
                 all_predictions.extend(predictions)
@@ -280,7 +357,7 @@ def fit(
             for name, fn in metric_fns.items():
                 history[name].append(fn(all_predictions, all_targets))
             if validation_data is not None:
-                scores = evaluate(model, *validation_data, loss=loss, metrics=tuple(metric_fns.values()))
+                scores = evaluate(model, *validation_data, loss=loss, metrics=metrics)
                 for name, value in scores.items():
                     history[f"val_{name}"].append(value)
             if scheduler is not None:
@@ -298,14 +375,15 @@ def evaluate(
     X: Sequence[Sequence[float]],
     y: Sequence,
     loss: Loss,
-    metrics: Iterable[str | Metric] = ("accuracy",),
+    metrics: Metrics = ("accuracy",),
 ) -> dict[str, float]:
     """The loss and metrics of ``model`` on ``(X, y)``, in ``eval()`` mode, recording no graph.
 
-    The model's training mode is restored afterwards.
+    The model's training mode is restored afterwards. ``metrics`` as in
+    :func:`fit` (``"accuracy"`` takes its threshold from the loss).
     """
     _check_dataset(X, y, "evaluate")
-    metric_fns = _metric_functions(metrics)
+    metric_fns = _metric_functions(metrics, loss)
     was_training = model.training
     model.eval()
     try:

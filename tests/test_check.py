@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from autograd import Value, gradcheck
+from autograd import Value, gradcheck, no_grad
 
 
 def test_a_correct_gradient_passes():
@@ -40,3 +42,39 @@ def test_bad_arguments_are_type_errors():
         gradcheck(lambda a: 1.0, [Value(1.0)])
     with pytest.raises(ValueError, match="eps"):
         gradcheck(lambda a: a, [Value(1.0)], eps=0.0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, words",
+    [
+        ({"eps": "a"}, TypeError, "eps must be a real number, not str"),
+        ({"eps": True}, TypeError, "eps must be a real number, not bool"),
+        ({"eps": -1e-6}, ValueError, r"eps must be a finite number > 0, not -1e-06"),
+        ({"eps": math.nan}, ValueError, r"eps must be a finite number > 0, not nan"),
+        ({"eps": math.inf}, ValueError, r"eps must be a finite number > 0, not inf"),
+        ({"rtol": -1e-5}, ValueError, r"rtol must be a finite number >= 0, not -1e-05"),
+        ({"rtol": math.nan}, ValueError, r"rtol must be a finite number >= 0, not nan"),
+        ({"rtol": None}, TypeError, "rtol must be a real number, not NoneType"),
+        ({"atol": -1.0}, ValueError, r"atol must be a finite number >= 0, not -1.0"),
+        ({"atol": math.inf}, ValueError, r"atol must be a finite number >= 0, not inf"),
+        ({"atol": "0"}, TypeError, "atol must be a real number, not str"),
+    ],
+)
+def test_bad_tolerances_are_refused_naming_the_argument(kwargs, error, words):
+    x = Value(0.5)
+    with pytest.raises(error, match=f"^gradcheck: {words}$"):
+        gradcheck(lambda a: a.tanh(), [x], **kwargs)
+    assert x.data == 0.5 and x.grad == 0.0
+
+
+def test_zero_tolerances_and_integer_arguments_are_fine():
+    assert gradcheck(lambda a: a * 3, [Value(2.0)], eps=1, rtol=0, atol=1e-9) is True
+
+
+def test_gradcheck_refuses_to_run_with_recording_off():
+    x = Value(1.5)
+    with no_grad():
+        with pytest.raises(RuntimeError, match="recording is off.*no_grad"):
+            gradcheck(lambda a: a * a, [x])
+    assert x.data == 1.5 and x.grad == 0.0
+    assert gradcheck(lambda a: a * a, [x]) is True  # outside no_grad it runs

@@ -189,6 +189,16 @@ def test_batches_cover_every_sample_once():
     assert len(list(data.batches(X, y, 100))) == 1
 
 
+def test_batches_without_shuffling_ignore_a_seed_or_generator_as_pytorch_does():
+    X, y = [[float(i), 0.0] for i in range(5)], list(range(5))
+    rng = random.Random(0)
+    state = rng.getstate()
+    in_order = [[0, 1], [2, 3], [4]]
+    assert [yb for _, yb in data.batches(X, y, 2, shuffle=False, seed=0)] == in_order
+    assert [yb for _, yb in data.batches(X, y, 2, shuffle=False, rng=rng)] == in_order
+    assert rng.getstate() == state  # nothing drawn from it
+
+
 def test_batches_with_a_shared_generator_change_order_each_epoch():
     X, y = [[0.0, 0.0]] * 30, list(range(30))
     rng = random.Random(0)
@@ -202,7 +212,7 @@ def test_batches_with_a_shared_generator_change_order_each_epoch():
     [
         ({"batch_size": 0}, ValueError, "batch_size"),
         ({"batch_size": 2.0}, TypeError, "batch_size"),
-        ({"batch_size": 2, "shuffle": False, "seed": 1}, ValueError, "shuffle=False"),
+        ({"batch_size": 2, "shuffle": False, "seed": "1"}, TypeError, "seed"),
         ({"batch_size": 2, "seed": 1, "rng": random.Random(1)}, ValueError, "not both"),
     ],
 )

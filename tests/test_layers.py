@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from autograd import Value
-from nn import MLP, Dropout, Layer, Module, Neuron, Sequential
+from nn import MLP, Dropout, Layer, Neuron, Sequential
 from nn.layers import ACTIVATIONS
 
 TORCH_ACTIVATIONS = {
@@ -382,10 +382,16 @@ def test_dropout_seed_reproducible_and_p_zero():
 
 
 @pytest.mark.parametrize(
-    "p, error", [(1.0, ValueError), (-0.1, ValueError), (math.nan, ValueError), ("0.5", TypeError)]
+    "p, error, message",
+    [
+        (1.0, ValueError, r"p must be in \[0, 1\), not 1\.0$"),
+        (-0.1, ValueError, r"p must be in \[0, 1\), not -0\.1$"),
+        (math.nan, ValueError, r"p must be in \[0, 1\), not nan$"),
+        ("0.5", TypeError, r"p must be a number, not str$"),
+    ],
 )
-def test_dropout_bad_p(p, error):
-    with pytest.raises(error, match="p"):
+def test_dropout_bad_p(p, error, message):
+    with pytest.raises(error, match=message):
         Dropout(p)
 
 
@@ -396,4 +402,9 @@ def test_train_eval_reach_dropout_inside_models():
     assert seq([1.0, 2.0]).data == seq([1.0, 2.0]).data
     seq.train()
     assert all(m.training for m in seq.modules())
-    assert isinstance(seq, Module)
+    # The Module machinery reaches through the nested Sequential: parameters
+    # named by position, as in torch.nn.Sequential (the Dropout at 1.0 has none).
+    names = [name for name, _ in seq.named_parameters()]
+    assert len(names) == 4 * (2 + 1) + (4 + 1)
+    assert names[:3] == ["0.neurons.0.w.0", "0.neurons.0.w.1", "0.neurons.0.b"]
+    assert names[-1] == "2.neurons.0.b"

@@ -176,3 +176,48 @@ def test_load_keeps_gradients_and_labels():
     assert [p.grad for p in model.parameters()] == grads
     assert all(p.data == 0.25 for p in model.parameters())
     assert all(p.label == name for name, p in model.named_parameters())
+
+
+def test_load_accepts_numpy_float32_and_int64_as_python_floats():
+    n = Neuron(2, seed=0)
+    n.load_state_dict({"w.0": np.float32(0.1), "w.1": np.int64(3), "b": np.float16(0.5)})
+    assert [p.data for p in n.parameters()] == [float(np.float32(0.1)), 3.0, 0.5]
+    assert all(type(p.data) is float for p in n.parameters())  # no float32 leaks into a graph
+
+
+def test_a_number_too_large_for_a_float_is_an_overflow_error_naming_key_and_number():
+    n = Neuron(1, seed=0)
+    before = n.state_dict()
+    with pytest.raises(OverflowError, match=r"state_dict\['w.0'\] is 100000.*000 \(401 digits\)"):
+        n.load_state_dict({"w.0": 10**400, "b": 0.0})
+    with pytest.raises(OverflowError, match=r"state_dict\['b'\].*too large for a float"):
+        n.load_state_dict({"w.0": 0.0, "b": Fraction(10**400, 3)})
+    assert n.state_dict() == before
+
+
+# ---------------------------------------------------------------- strict=False
+def test_strict_false_loads_the_matching_keys_and_returns_the_others():
+    model = MLP(2, [2, 1], seed=0)
+    before = model.state_dict()
+    state = {"layers.0.neurons.0.w.0": 0.5, "layers.1.neurons.0.b": -1.5, "extra.w": 9.0, "other": 1.0}
+    result = model.load_state_dict(state, strict=False)
+    assert result.missing_keys == [k for k in before if k not in state]
+    assert result.unexpected_keys == ["extra.w", "other"]
+    missing, unexpected = result  # a named tuple, as torch's _IncompatibleKeys
+    assert (missing, unexpected) == (result.missing_keys, result.unexpected_keys)
+    after = model.state_dict()
+    assert after["layers.0.neurons.0.w.0"] == 0.5 and after["layers.1.neurons.0.b"] == -1.5
+    assert all(after[k] == before[k] for k in result.missing_keys)
+
+
+def test_strict_loads_return_an_empty_result_and_strict_false_still_checks_numbers():
+    model = MLP(2, [2, 1], seed=0)
+    result = model.load_state_dict(model.state_dict())
+    assert result == ([], []) and not result.missing_keys and not result.unexpected_keys
+    assert model.load_state_dict({}, strict=False).missing_keys == list(model.state_dict())
+    before = model.state_dict()
+    with pytest.raises(ValueError, match="layers.1.neurons.0.b"):
+        model.load_state_dict({"layers.0.neurons.0.b": 2.0, "layers.1.neurons.0.b": math.nan}, strict=False)
+    assert model.state_dict() == before  # nothing loaded, not even the good key
+    with pytest.raises(TypeError, match="strict must be True or False"):
+        model.load_state_dict(before, strict="no")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -313,6 +314,29 @@ def test_a_step_records_no_graph():
     assert isinstance(p.data, float)
 
 
+WITH_STATE = [
+    ("SGD", {"lr": 0.1, "momentum": 0.9}),
+    ("Adagrad", {"lr": 0.1}),
+    ("RMSprop", {"lr": 0.01, "centered": True, "momentum": 0.5}),
+    ("Adam", {"lr": 0.05, "amsgrad": True}),
+    ("Rprop", {}),
+]
+
+
+@pytest.mark.parametrize("name, kwargs", WITH_STATE, ids=[n for n, _ in WITH_STATE])
+def test_a_step_writes_python_floats_even_from_numpy_float32_numbers(name, kwargs):
+    # NumPy 2 keeps float32 when it meets a Python float: an update computed
+    # from a float32 gradient would be float32, and so would every graph built on it.
+    params = [Value(1.0), Value(-2.0)]
+    opt = getattr(optim, name)(params, **kwargs)
+    for _ in range(2):
+        for p, g in zip(params, (np.float32(0.1), np.float32(-0.3)), strict=True):
+            p.grad = g
+        opt.step()
+    assert [type(p.data) for p in params] == [float, float]
+    assert all(type(v) is float for values in opt.state_dict()["state"].values() for v in values)
+
+
 def test_step_with_closure_returns_the_loss_and_uses_the_fresh_gradients():
     params = [Value(x) for x in START]
     opt = optim.SGD(params, lr=0.01)
@@ -379,14 +403,87 @@ def test_load_state_dict_rejects_a_bad_dict_and_changes_nothing():
         {**good, "lr": -1.0},
         {**good, "state": {**good["state"], "exp_avg": [0.0]}},
         {**good, "state": {k: v for k, v in good["state"].items() if k != "exp_avg_sq"}},
-        "not a dict",
     ]
     for bad in bad_dicts:
         with pytest.raises(ValueError):
             opt.load_state_dict(bad)
+    with pytest.raises(TypeError, match="not str"):
+        opt.load_state_dict("not a dict")
     with pytest.raises(TypeError):
         opt.load_state_dict({**good, "state": {**good["state"], "exp_avg": ["x"] * 4}})
     assert opt.state_dict() == before
+
+
+STATE_CASES = [
+    # (optimizer, the state list to corrupt, the bad entry, error, words)
+    ("Adam", "exp_avg", None, TypeError, r"\['exp_avg'\]\[1\] must be a real number, not NoneType"),
+    ("Adam", "exp_avg", math.nan, ValueError, r"\['exp_avg'\]\[1\] is nan"),
+    ("Adam", "exp_avg", math.inf, ValueError, r"\['exp_avg'\]\[1\] is inf"),
+    ("Adam", "exp_avg", True, TypeError, r"\['exp_avg'\]\[1\] must be a real number, not bool"),
+    ("Adam", "exp_avg", "0.1", TypeError, r"\['exp_avg'\]\[1\] must be a real number, not str"),
+    ("Adam", "exp_avg", 10**400, OverflowError, r"\['exp_avg'\]\[1\] is 100000…000 \(401 digits\)"),
+    ("Adam", "exp_avg_sq", -1e-3, ValueError, r"\['exp_avg_sq'\]\[1\] is -0.001: a second moment"),
+    ("Adam", "max_exp_avg_sq", -1.0, ValueError, r"\['max_exp_avg_sq'\]\[1\] is -1.0"),
+    ("Adagrad", "sum", -0.5, ValueError, r"\['sum'\]\[1\] is -0.5"),
+    ("RMSprop", "square_avg", -0.5, ValueError, r"\['square_avg'\]\[1\] is -0.5"),
+    ("RMSprop", "momentum_buffer", None, TypeError, r"\['momentum_buffer'\]\[1\].*NoneType"),
+    ("Rprop", "step_size", -0.5, ValueError, r"\['step_size'\]\[1\] is -0.5"),
+    ("SGD", "momentum_buffer", math.nan, ValueError, r"\['momentum_buffer'\]\[1\] is nan"),
+]
+
+
+@pytest.mark.parametrize(
+    "name, key, entry, error, words", STATE_CASES, ids=[f"{c[0]}-{c[1]}-{c[3].__name__}" for c in STATE_CASES]
+)
+def test_load_state_dict_refuses_a_bad_state_entry_and_changes_nothing(name, key, entry, error, words):
+    params = [Value(x) for x in START]
+    opt = getattr(optim, name)(params, lr=0.01, **({"momentum": 0.9} if name in ("SGD", "RMSprop") else {}))
+    train(opt, params, 3)
+    before = opt.state_dict()
+    bad = opt.state_dict()
+    bad["state"][key][1] = entry
+    with pytest.raises(error, match=words):
+        opt.load_state_dict(bad)
+    assert opt.state_dict() == before
+    train(opt, params, 1)  # and it still works
+
+
+def test_load_state_dict_names_unknown_and_missing_keys_and_wrong_shapes():
+    params = [Value(x) for x in START]
+    opt = optim.Adam(params, lr=0.05)
+    train(opt, params, 2)
+    before = opt.state_dict()
+    good = opt.state_dict()
+
+    def with_state(name, values):
+        return {**good, "state": {**good["state"], name: values}}
+
+    cases = [
+        ({**good, "momentum": 0.9}, ValueError, r"unexpected key\(s\) 'momentum'"),
+        ({k: v for k, v in good.items() if k != "lr"}, ValueError, r"missing key\(s\) 'lr'"),
+        (with_state("sum", [0.0] * 4), ValueError, r"unexpected key\(s\) 'sum'"),
+        (with_state("exp_avg", (0.0,) * 4), TypeError, r"\['exp_avg'\] must be a list"),
+        (with_state("exp_avg", [0.0] * 5), ValueError, r"\['exp_avg'\].* 4 numbers, not 5"),
+        ({**good, "steps": 2.0}, TypeError, r"state_dict\['steps'\] must be an int"),
+        ({**good, "steps": True}, TypeError, r"state_dict\['steps'\] must be an int"),
+        ({**good, "lr": math.nan}, ValueError, r"lr"),
+        ({**good, "state": None}, TypeError, r"state_dict\['state'\] must be a dict"),
+        (None, TypeError, r"state_dict must be a dict"),
+    ]
+    for bad, error, words in cases:
+        with pytest.raises(error, match=words):
+            opt.load_state_dict(bad)
+    assert opt.state_dict() == before
+
+
+def test_sgd_momentum_buffers_may_still_be_none_before_the_first_step():
+    params = [Value(x) for x in START]
+    opt = optim.SGD(params, lr=0.01, momentum=0.9)
+    fresh = opt.state_dict()
+    assert fresh["state"]["momentum_buffer"] == [None] * 4
+    opt.load_state_dict(fresh)
+    train(opt, params, 1)
+    assert all(isinstance(b, float) for b in opt.momentum_buffer)
 
 
 # -------------------------------------------------------------- clipping
@@ -543,7 +640,6 @@ def test_schedule_state_dict_round_trip():
     saved = sched.state_dict()
     other = optim.CosineAnnealingLR(optim.SGD([Value(1.0)], lr=0.1), T_max=10)
     other.load_state_dict(saved)
-    other.optimizer.lr = opt.lr
     for _ in range(5):
         sched.step()
         other.step()
@@ -551,6 +647,67 @@ def test_schedule_state_dict_round_trip():
     with pytest.raises(ValueError, match="last_epoch"):
         other.load_state_dict({**saved, "last_epoch": -3})
     assert other.last_epoch == 9
+
+
+def test_cosine_schedules_from_valid_settings_never_give_an_invalid_lr_and_follow_torch():
+    # With lr 0 (or below eta_min) PyTorch's recursive form rounds a few learning
+    # rates to about -1e-19 .. -1e-14 (CosineAnnealingLR(SGD(lr=0), T_max=3,
+    # eta_min=1e-3) at epoch 6). Ours is PyTorch's number, bit for bit, until
+    # PyTorch goes below 0; there ours is 0, and the recursion then continues
+    # from 0 instead of -1e-19, so later rates agree to rounding only.
+    scale = 1e-13
+    rounded_below_zero = 0
+    for lr in (0.0, 0.1):
+        for T_max in range(1, 13):
+            for eta_min in (0.0, 1e-4, 1e-3, 0.05, 0.3, 1.0, 3.0):
+                got, expected = lrs_both("CosineAnnealingLR", {"T_max": T_max, "eta_min": eta_min}, lr, 40)
+                exact = True
+                for [mine], [theirs] in zip(got, expected, strict=True):
+                    assert mine >= 0.0
+                    if theirs < 0.0:
+                        rounded_below_zero += 1
+                        exact = False
+                        assert mine == 0.0 and theirs > -scale * max(lr, eta_min)
+                    elif exact:
+                        assert mine == theirs
+                    else:
+                        assert math.isclose(mine, theirs, rel_tol=1e-12, abs_tol=scale * max(lr, eta_min))
+    assert rounded_below_zero > 0  # the grid does reach PyTorch's rounding below zero
+    opt = optim.SGD([Value(1.0)], lr=0.0)
+    sched = optim.CosineAnnealingLR(opt, T_max=3, eta_min=1e-3)
+    for _ in range(6):
+        sched.step()
+    assert opt.lr == 0.0  # PyTorch: -8.67e-19
+
+
+def test_a_schedule_state_dict_restores_the_optimizer_learning_rate():
+    opt = optim.SGD([Value(1.0)], lr=0.1)
+    sched = optim.StepLR(opt, step_size=2, gamma=0.5)
+    for _ in range(5):
+        sched.step()
+    assert opt.lr == 0.025
+    resumed_opt = optim.SGD([Value(1.0)], lr=0.1)
+    resumed = optim.StepLR(resumed_opt, step_size=2, gamma=0.5)
+    resumed.load_state_dict(sched.state_dict())
+    assert resumed_opt.lr == 0.025 and resumed.get_last_lr() == [0.025]
+    for _ in range(3):
+        sched.step()
+        resumed.step()
+        assert resumed_opt.lr == opt.lr
+
+
+@pytest.mark.parametrize(
+    "make, error, match",
+    [
+        (lambda o: optim.StepLR(o, step_size=2, gamma=math.inf), ValueError, "gamma"),
+        (lambda o: optim.ExponentialLR(o, gamma=math.nan), ValueError, "gamma"),
+        (lambda o: optim.CosineAnnealingLR(o, T_max=3, eta_min=math.inf), ValueError, "eta_min"),
+    ],
+)
+def test_schedule_settings_must_be_finite(make, error, match):
+    opt = optim.SGD([Value(1.0)], lr=0.1)
+    with pytest.raises(error, match=match):
+        make(opt)
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
+import numpy as np
 import pytest
 
 import nn
@@ -30,14 +32,13 @@ def test_a_refused_save_leaves_the_old_file_untouched(tmp_path):
     nn.save(model.state_dict(), path)
     before = path.read_bytes()
     bad = dict(model.state_dict(), **{"layers.0.neurons.0.b": math.nan})
-    with pytest.raises(ValueError, match="non-finite"):
+    with pytest.raises(ValueError, match=r"'layers.0.neurons.0.b' is nan"):
         nn.save(bad, path)
     with pytest.raises(TypeError, match="str"):
         nn.save(dict(model.state_dict(), **{"layers.0.neurons.0.b": "0.5"}), path)
     with pytest.raises(TypeError, match="state_dict"):
         nn.save(model, path)
     assert path.read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir()] == ["weights.json"]  # no temporary file left
 
 
 @pytest.mark.parametrize(
@@ -65,3 +66,92 @@ def test_a_mismatched_file_changes_no_weight(tmp_path):
     with pytest.raises(KeyError):
         big.load_state_dict(nn.load(path))
     assert big.state_dict() == before
+
+
+def saved_file(parameters="{}", version="1", more=""):
+    """The text of a state_dict file, with the given JSON pieces."""
+    header = '"format": "scalar-autograd state_dict"'
+    return f'{{{header}, "version": {version}, "parameters": {parameters}{more}}}'
+
+
+DEEP = "[" * 50_000 + "]" * 50_000
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (saved_file('{"w": 1' + "0" * 5000 + "}"), r"'w' is an integer of 5001 digits, too large"),
+        (saved_file('{"w": 1e400}'), r"'w' is inf"),
+        (saved_file('{"w": NaN}'), r"'w' is nan"),
+        (saved_file('{"w": "0.5"}'), r"'w' must be a real number, not str"),
+        (saved_file('{"w": true}'), r"'w' must be a real number, not bool"),
+        (saved_file('{"w": null}'), r"'w' must be a real number, not NoneType"),
+        (saved_file('{"w": 1, "w": 2}'), r"duplicate key 'w'"),
+        (saved_file(more=', "version": 1'), r"duplicate key 'version'"),
+        (saved_file(version="true"), r"'version' must be the integer 1, not True"),
+        (saved_file(version="1.0"), r"'version' must be the integer 1, not 1.0"),
+        (saved_file(version="2"), r"unknown 'version' 2 \(this library reads 1\)"),
+        ('{"format": "scalar-autograd state_dict", "parameters": {}}', r"no 'version'"),
+        ('{"format": "scalar-autograd state_dict", "version": 1}', r"no 'parameters'"),
+        (saved_file(more=', "extra": 0'), r"unexpected key 'extra'"),
+        ("[" * 100_000 + "]" * 100_000, r"nested too deeply"),
+        (saved_file('{"w": ' + DEEP + "}"), "nested too deeply"),
+    ],
+)
+def test_every_refusal_names_the_file_and_the_key(tmp_path, content, words):
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    with pytest.raises(ValueError, match=words) as info:
+        nn.load(path)
+    assert str(path) in str(info.value)
+
+
+def test_a_utf8_byte_order_mark_is_accepted(tmp_path):
+    model = MLP(2, [2, 1], seed=0)
+    path = nn.save(model.state_dict(), tmp_path / "w.json")
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())  # as Windows Notepad saves UTF-8
+    assert nn.load(path) == model.state_dict()
+
+
+def test_loaded_numbers_are_python_floats(tmp_path):
+    path = tmp_path / "w.json"
+    path.write_text(saved_file('{"a": 1, "b": -2.5}'))
+    state = nn.load(path)
+    assert state == {"a": 1.0, "b": -2.5} and [type(v) for v in state.values()] == [float, float]
+
+
+def test_save_accepts_numpy_scalars_as_load_state_dict_does(tmp_path):
+    state = {"a": np.float32(0.1), "b": np.int64(3), "c": np.float64(-2.5)}
+    path = nn.save(state, tmp_path / "w.json")
+    assert nn.load(path) == {"a": float(np.float32(0.1)), "b": 3.0, "c": -2.5}
+
+
+def test_save_refuses_a_number_too_large_for_a_float_naming_key_and_number(tmp_path):
+    path = tmp_path / "w.json"
+    with pytest.raises(OverflowError, match=r"'big' is 100000…000 \(401 digits\), too large for a float"):
+        nn.save({"small": 1.0, "big": 10**400}, path)
+    assert not path.exists()
+
+
+@pytest.mark.parametrize("error", [OSError(28, "No space left on device"), KeyboardInterrupt()])
+def test_an_error_after_the_temporary_file_exists_leaves_the_old_file_and_no_temporary_file(
+    tmp_path, monkeypatch, error
+):
+    path = tmp_path / "weights.json"
+    model = MLP(2, [2, 1], seed=0)
+    nn.save(model.state_dict(), path)
+    before = path.read_bytes()
+    seen = []
+
+    def failing_replace(src, dst):  # the rename into place fails (full disk, Ctrl-C...)
+        seen.append(sorted(p.name for p in tmp_path.iterdir()))
+        raise error
+
+    monkeypatch.setattr("os.replace", failing_replace)
+    with pytest.raises(type(error)):
+        nn.save(MLP(2, [2, 1], seed=1).state_dict(), path)
+    monkeypatch.undo()
+    [names] = seen  # at the rename: the old file and the complete temporary file
+    assert len(names) == 2 and re.fullmatch(r"\.weights\.json\.\d+\.[0-9a-f]{8}\.tmp", names[0])
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["weights.json"]  # and it was removed

@@ -142,16 +142,49 @@ def test_predict_returns_a_list_per_input_for_several_outputs():
 
 
 @pytest.mark.parametrize(
-    "predictions, targets, expected",
+    "predictions, targets, threshold, expected",
     [
-        ([Value(0.3), Value(-2.0), Value(1.0)], [1, -1, -1], 2 / 3),  # signs, labels ±1
-        ([Value(0.3), Value(-2.0), Value(1.0)], [1, 0, 0], 2 / 3),  # logits, labels 0/1
-        ([Value(0.7), Value(0.2), Value(0.4)], [1, 0, 1], 2 / 3),  # probabilities
-        ([[Value(0.1), Value(2.0)], [Value(3.0), Value(1.0)]], [1, 1], 1 / 2),  # argmax
+        ([Value(0.3), Value(-2.0), Value(1.0)], [1, -1, -1], 0.0, 2 / 3),  # signs, labels ±1
+        ([Value(0.3), Value(-2.0), Value(1.0)], [1, 0, 0], 0.0, 2 / 3),  # logits, labels 0/1
+        ([Value(0.7), Value(0.2), Value(0.4)], [1, 0, 1], 0.5, 2 / 3),  # probabilities
+        ([[Value(0.1), Value(2.0)], [Value(3.0), Value(1.0)]], [1, 1], 0.0, 1 / 2),  # argmax
+        ([[0.1, 2.0], [3.0, 1.0]], [1, 1], 0.5, 1 / 2),  # argmax: no threshold involved
     ],
 )
-def test_accuracy_reads_the_prediction_shape_and_labels(predictions, targets, expected):
-    assert accuracy(predictions, targets) == pytest.approx(expected)
+def test_accuracy_reads_the_prediction_shape_and_labels(predictions, targets, threshold, expected):
+    assert accuracy(predictions, targets, threshold=threshold) == pytest.approx(expected)
+
+
+def test_accuracy_does_not_change_meaning_with_the_range_of_the_outputs():
+    # Logits that all happen to lie in [0, 1] are still logits: each is > 0, so class 1.
+    assert accuracy([0.3, 0.2, 0.9, 0.1], [1, 1, 1, 1]) == 1.0
+    assert accuracy([0.3, 0.2, 0.9, 0.1], [1, 1, 1, 1], threshold=0.5) == 0.25  # read as probabilities
+    with pytest.raises(TypeError, match="threshold must be a real number, not str"):
+        accuracy([0.3], [1], threshold="0.5")
+    with pytest.raises(ValueError, match="threshold must be a finite number, not nan"):
+        accuracy([0.3], [1], threshold=math.nan)
+
+
+def test_fit_and_evaluate_read_binary_cross_entropy_outputs_as_probabilities():
+    X, y = [[0.0, 1.0], [1.0, 0.0], [2.0, 2.0], [-1.0, 0.5]], [1, 0, 1, 0]
+    model = Sequential(Layer(2, 3, "tanh", seed=0), Layer(3, 1, "sigmoid", seed=1))
+    probabilities = predict(model, X)
+    expected = accuracy(probabilities, y, threshold=0.5)
+    assert expected != accuracy(probabilities, y)  # the threshold matters here
+    assert evaluate(model, X, y, losses.binary_cross_entropy)["accuracy"] == expected
+    opt = optim.SGD(model.parameters(), lr=0.0)
+    history = fit(model, X, y, losses.binary_cross_entropy, opt, 1, progress=False)
+    assert history["accuracy"] == [expected]
+    # Any other loss: the outputs are scores or logits, class 1 above 0.
+    assert evaluate(model, X, y, losses.mse_loss)["accuracy"] == accuracy(probabilities, y)
+
+
+def test_a_metric_can_be_named_with_a_mapping():
+    X, y = [[0.0, 1.0], [1.0, 0.0]], [1, 0]
+    model = MLP(2, [2, 1], seed=0)
+    at_half = {"accuracy": lambda p, t: accuracy(p, t, threshold=0.5)}
+    scores = evaluate(model, X, y, losses.mse_loss, metrics=at_half)
+    assert scores["accuracy"] == accuracy(predict(model, X), y, threshold=0.5)
 
 
 def test_bad_arguments_raise_clear_errors():
@@ -231,3 +264,49 @@ def test_an_overflow_during_the_forward_pass_is_reported_as_divergence():
         fit(model, X, y, loss_that_overflows, opt, epochs=2, progress=False)
     assert isinstance(info.value.__cause__, OverflowError)
     assert model.state_dict() == before
+
+
+
+def _one_linear_neuron(w0, w1, b):
+    model = MLP(2, [1], activation="linear", seed=0)
+    neuron = model.layers[0].neurons[0]
+    neuron.w[0].data, neuron.w[1].data, neuron.b.data = w0, w1, b
+    return model
+
+
+def test_a_diverging_hinge_loss_run_stops_instead_of_reporting_loss_zero():
+    # The example: after one step with lr 1e300 the outputs are NaN,
+    # and relu(NaN) made the hinge loss 0 (history [1.02, 0.0, 0.0, ...]).
+    X, y = data.make_moons(100, noise=0.1, seed=0, labels="pm1")
+    model = MLP(2, [8, 1], seed=0)
+    opt = optim.SGD(model.parameters(), lr=1e300)
+    with pytest.raises(TrainingDiverged, match=r"epoch 2 \(step 1 of the epoch\)"):
+        fit(model, X, y, losses.hinge_loss, opt, epochs=5, progress=False)
+
+
+@pytest.mark.parametrize("compile_", [False, True])
+def test_a_parameter_that_becomes_non_finite_stops_training_naming_it(compile_):
+    # Loss (0.5·1 + 0.5·2 - 1)² = 0.25 is finite; d/dw1 = 2·0.5·2 = 2, so
+    # w1 ← 0.5 - 1e308·2 overflows to -inf, while b ← 0 - 1e308·1 stays finite.
+    model = _one_linear_neuron(0.5, 0.5, 0.0)
+    opt = optim.SGD(model.parameters(), lr=1e308)
+    epochs_done = []
+    with pytest.raises(TrainingDiverged, match=r"'layers.0.neurons.0.w.1' became -inf .*epoch 1 \(step 1"):
+        fit(
+            model, [[1.0, 2.0]], [1.0], losses.mse_loss, opt, 3,
+            progress=False, compile=compile_, callback=lambda e, h: epochs_done.append(e),
+        )
+    assert epochs_done == []  # stopped inside the first epoch
+    assert math.isinf(model.layers[0].neurons[0].w[1].data)
+
+
+def test_a_non_finite_output_stops_training_before_the_update():
+    model = _one_linear_neuron(0.0, 0.0, math.nan)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    def blind_loss(predictions, targets):  # finite whatever the predictions are
+        return Value(1.0) * 1.0
+
+    with pytest.raises(TrainingDiverged, match=r"output .*nan.*epoch 1 \(step 1 .*not updated"):
+        fit(model, [[1.0, 2.0]], [1.0], blind_loss, opt, 2, progress=False)
+    assert opt.steps == 0
