@@ -146,58 +146,48 @@ def _backward_method(self: Value) -> None:
     backward(self)
 
 
-def _reduce(self: Value) -> tuple:
-    """Pickle (and ``copy.deepcopy``) a node with its graph, without recursion.
+def _reduce_ex(self: Value, protocol: int) -> tuple:
+    """Pickle (and ``copy.deepcopy``) a graph of any depth, keeping shared nodes shared.
 
-    The default pickler recurses into every parent, which fails on a long
-    chain (a ``RecursionError``). Here the intermediate nodes are stored as a
-    flat list in topological order, each referring to its parents by
-    position; the leaves are stored as themselves, so a parameter that appears
-    in several pickled graphs (or in the model) stays one object.
+    By default a node is pickled as its slots, so pickling a node pickles its
+    parents inside it, and theirs inside those: a chain of a few thousand
+    operations exceeds Python's recursion limit. Instead, a node first hands
+    the pickler all its ancestors, in topological order (parents before
+    children); each of those is then pickled the default way and finds its
+    parents already written (in the pickler's memo), so nothing nests. The
+    memo also keeps identity: a node reached twice is stored once.
     """
-    if self._operation is None:
-        return (_leaf, (self._data, self.grad, self._label))
-    order = topological_order(self)
-    position = {id(node): i for i, node in enumerate(order)}
-    records: list[object] = []
-    for node in order:
-        if node._operation is None:
-            records.append(node)
-            continue
-        a, b = node._a, node._b
-        a = tuple(position[id(p)] for p in a) if a.__class__ is tuple else position[id(a)]
-        if isinstance(b, Value):
-            b = ("node", position[id(b)])
-        records.append((node._data, node.grad, node._label, node._operation, a, b))
-    return (_rebuild, (records,))
+    reduced = object.__reduce_ex__(self, protocol)
+    if self._operation is None or id(self) in _ancestors_being_pickled:
+        return reduced  # a leaf, or an ancestor listed (and so preceded) by its parents
+    ancestors = topological_order(self)[:-1]
+    _ancestors_being_pickled.clear()
+    _ancestors_being_pickled.update(map(id, ancestors))
+    # The pickler writes the arguments first, in order: the ancestors, then the
+    # marker whose own pickling empties the set again; then this node's slots.
+    return (_node_after, (ancestors, _AncestorsDone()), *reduced[2:])
 
 
-def _leaf(data: float, grad: float, label: str) -> Value:
-    """Undo :func:`_reduce` for a leaf."""
-    leaf = Value(data, label)
-    leaf.grad = grad
-    return leaf
+# The ids of the ancestors a node is handing to the pickler: while one is
+# written, it is pickled the default way, its parents already written before it.
+_ancestors_being_pickled: set[int] = set()
 
 
-def _rebuild(records: list) -> Value:
-    """Undo :func:`_reduce`: the graph from its records; returns the last node."""
-    nodes: list[Value] = []
-    for record in records:
-        if isinstance(record, Value):  # a leaf, unpickled by itself
-            nodes.append(record)
-            continue
-        data, grad, label, operation, a, b = record
-        node = object.__new__(Value)
-        node._data, node.grad, node._label, node._operation = data, grad, label, operation
-        node._a = tuple(nodes[i] for i in a) if a.__class__ is tuple else nodes[a]
-        node._b = nodes[b[1]] if b.__class__ is tuple and len(b) == 2 and b[0] == "node" else b
-        nodes.append(node)
-    return nodes[-1]
+def _node_after(ancestors: list[Value], done: _AncestorsDone) -> Value:
+    """Unpickling: an empty node, made after its ancestors (the pickler then fills its slots)."""
+    return object.__new__(Value)
 
+
+class _AncestorsDone:
+    """Pickled right after a node's ancestors: pickling it ends their default mode."""
+
+    def __reduce__(self) -> tuple:
+        _ancestors_being_pickled.clear()
+        return (_AncestorsDone, ())
 
 
 Value.backward = _backward_method
-Value.__reduce__ = _reduce
+Value.__reduce_ex__ = _reduce_ex
 
 
 class no_grad(ContextDecorator):

@@ -100,10 +100,6 @@ def test_a_copied_graph_backpropagates_like_the_original(how, inner_first):
     assert (x2.grad, w2.grad, h2.grad) == (x.grad, w.grad, h.grad)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs Value.__reduce_ex__ in autograd/value.py (the lead's file): code in the reliability report",
-)
 @pytest.mark.parametrize("how", COPIES)
 def test_a_graph_deeper_than_the_recursion_limit_can_be_pickled_and_copied(how):
     x = Value(1.0, label="x")
