@@ -3,7 +3,7 @@
 Training repeats one step until the model is good enough::
 
     optimizer.zero_grad()                 # 1. forget the last step's gradients
-    predictions = [model(x) for x in xs]  # 2. forward pass: record a graph
+    predictions = model.forward_batch(xs) # 2. forward pass: record a graph
     loss = loss_fn(predictions, ys)       #    ... ending in one number
     loss.backward()                       # 3. backward pass: d(loss)/d(parameter)
     optimizer.step()                      # 4. move every parameter downhill
@@ -29,6 +29,7 @@ from autograd import Value, no_grad
 
 from .checks import int_at_least
 from .data import batches
+from .layers import BatchNorm1d
 from .module import Module
 from .optim import LRScheduler, Optimizer
 
@@ -142,7 +143,7 @@ class _InterpretedSteps:
         self.model, self.loss = model, loss
 
     def __call__(self, xb: list, yb: list, key: tuple[int, ...]) -> tuple[list[Prediction], float]:
-        predictions = [self.model(x) for x in xb]
+        predictions = self.model.forward_batch(xb)
         value = _loss_value(self.loss, predictions, yb)
         if math.isfinite(value.data):
             value.backward()
@@ -167,7 +168,7 @@ class _CompiledSteps(_InterpretedSteps):
 
         entry = self.compiled.get(key)
         if entry is None:
-            predictions = [self.model(x) for x in xb]
+            predictions = self.model.forward_batch(xb)
             value = _loss_value(self.loss, predictions, yb)
             if not math.isfinite(value.data):
                 return predictions, value.data
@@ -181,6 +182,10 @@ def _has_active_dropout(model: Module) -> bool:
     from .layers import Dropout
 
     return any(isinstance(m, Dropout) and m.p > 0 for m in model.modules())
+
+
+def _has_batch_norm(model: Module) -> bool:
+    return any(isinstance(m, BatchNorm1d) for m in model.modules())
 
 
 def _progress_bar(epochs: int, enabled: bool):
@@ -238,6 +243,12 @@ def fit(
     metric_fns = _metric_functions(metrics)
     if compile and _has_active_dropout(model):
         raise ValueError("compile=True replays one recorded graph, which would freeze Dropout's random mask")
+    if compile and _has_batch_norm(model):
+        raise ValueError(
+            "compile=True replays one recorded graph: BatchNorm1d's batch statistics are in it, but its "
+            "running_mean/running_var are updated in Python while the graph is recorded, not on replay, "
+            "so they would stop following training (and eval mode would use stale ones); use compile=False"
+        )
     run = _CompiledSteps(model, loss) if compile else _InterpretedSteps(model, loss)
 
     history: dict[str, list[float]] = {"loss": [], **{name: [] for name in metric_fns}}
@@ -310,7 +321,7 @@ def evaluate(
     model.eval()
     try:
         with no_grad():
-            predictions = [model(x) for x in X]
+            predictions = model.forward_batch(X)
             scores = {"loss": loss(predictions, y).data}
     finally:
         model.train(was_training)
@@ -326,6 +337,6 @@ def predict(model: Module, X: Sequence[Sequence[float]]) -> list[float] | list[l
     model.eval()
     try:
         with no_grad():
-            return [_data_of(model(x)) for x in X]
+            return [_data_of(output) for output in model.forward_batch(X)]
     finally:
         model.train(was_training)
