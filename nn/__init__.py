@@ -11,7 +11,8 @@ Submodules: ``nn.module`` (the ``Module`` base class), ``nn.layers`` (``Neuron``
 ``nn.init`` (initial weights),
 ``nn.losses`` (loss functions), ``nn.data`` (toy data sets and batching),
 ``nn.optim`` (optimizers, clipping, schedules), ``nn.train`` (``fit``, ``evaluate``, ``predict``),
-``nn.plots`` (figures), ``nn.serialization`` (``save``/``load`` of weights).
+``nn.plots`` (figures), ``nn.serialization`` (``save``/``load`` of weights),
+``nn.torch_bridge`` (``to_torch``/``from_torch``: the same model in PyTorch).
 Everything is plain Python on ``autograd.Value``: no NumPy.
 """
 
@@ -31,6 +32,7 @@ from .layers import (
 )
 from .module import Module
 from .serialization import load, save
+from .torch_bridge import from_torch, to_torch
 
 __all__ = [
     "MLP",
@@ -46,11 +48,13 @@ __all__ = [
     "Sigmoid",
     "Tanh",
     "data",
+    "from_torch",
     "init",
     "load",
     "losses",
     "optim",
     "plots",
     "save",
+    "to_torch",
     "train",
 ]
