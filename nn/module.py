@@ -68,7 +68,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 
 from autograd import Value
 
@@ -108,7 +108,7 @@ class Module:
         """``module(x)`` is ``module.forward(x)``, as in PyTorch."""
         return self.forward(*args, **kwargs)
 
-    def forward_batch(self, batch: Sequence) -> list:
+    def forward_batch(self, batch: list) -> list:
         """The outputs for a batch (a list of samples), as a list in the same order.
 
         By default, the module applied to each sample in turn: the same numbers
@@ -243,9 +243,9 @@ class Module:
         return {name: p.data for name, p in [*self.named_parameters(), *self._buffer_slots().items()]}
 
     def load_state_dict(self, state_dict: Mapping[str, float]) -> None:
-        """Copy numbers from ``state_dict`` (as made by :meth:`state_dict`) into the parameters and buffers.
+        """Copy numbers from ``state_dict`` (as made by :meth:`state_dict`) into the parameters.
 
-        The keys must be exactly the parameter and buffer names: a missing or an extra
+        The keys must be exactly the parameter names: a missing or an extra
         key raises ``KeyError`` naming it. Each entry must be a finite real
         number (``int``, ``float``, or e.g. a NumPy scalar); anything else —
         ``bool``, ``str``, ``None``, a ``Value``, NaN or ±inf — raises
