@@ -538,11 +538,13 @@ class BatchNorm1d(Module):
                 "of a single number is 0, so there is nothing to normalise with (as in PyTorch)"
             )
         columns, means, variances = [], [], []
-        for column in zip(*rows, strict=True):
+        for c, column in enumerate(zip(*rows, strict=True)):
             mean = _total(column) / n
             centred = [x - mean for x in column]
             variance = _total([d * d for d in centred]) / n
             inv_std = (variance + self.eps) ** -0.5  # one node, shared by every sample
+            for node, name in ((mean, "batch_mean"), (variance, "batch_var"), (inv_std, "inv_std")):
+                _name(node, f"{name}.{c}")  # so that a picture of the graph shows them
             columns.append([d * inv_std for d in centred])
             means.append(_data(mean))
             variances.append(_data(variance))
@@ -580,6 +582,12 @@ def _total(items: Sequence[Value | float]) -> Value | float:
     for item in items[1:]:
         total = total + item
     return total
+
+
+def _name(x: Value | float, label: str) -> None:
+    """Set the label of a graph node; a plain number (no graph) stays as it is."""
+    if isinstance(x, Value):
+        x.label = label
 
 
 def _data(x: Value | float) -> float:
