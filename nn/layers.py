@@ -415,14 +415,21 @@ class BatchNorm1d(Module):
 
     Why it helps the gradients
     --------------------------
-    The input of the next activation has the same spread whatever the
-    weights before it: if they shrink or grow, ``x̂`` does not. A sigmoid
-    after batch norm therefore works near 0, where its slope is largest
-    (¼), instead of saturating, and a deep stack of them no longer
-    multiplies the gradient by a tiny factor at every layer. And because
-    ``x̂`` does not change when the incoming weights are all scaled, the
-    gradient reaching them is divided by that scale: large weights get
-    small gradients, which keeps training stable.
+    Each feature leaves the layer with the same spread over the batch,
+    whatever the layers before it did. Without it, a deep stack can make the
+    samples more and more alike (or unlike) layer after layer, and the
+    gradient, which flows back through the same weights and slopes, shrinks
+    (or grows) by the same factors. The backward pass divides by the same
+    ``σ_c`` as the forward pass did: with ``g_i = ∂L/∂y_ic`` and means over
+    the batch written ⟨·⟩::
+
+        ∂L/∂x_ic = (weight_c / √(σ²_c + eps)) · (g_i − ⟨g⟩ − x̂_ic · ⟨g · x̂_c⟩)
+
+    so a layer whose outputs had shrunk gets a gradient enlarged by the same
+    factor, and the factors no longer compound over depth. It also keeps the
+    inputs of a ``sigmoid`` or ``tanh`` after it away from their flat tails,
+    and makes a layer's output independent of the scale of its incoming
+    weights (scaling them by ``k`` divides their gradient by ``k``).
 
     Why the samples are coupled
     ---------------------------
@@ -431,8 +438,8 @@ class BatchNorm1d(Module):
     gradient through them to all samples. For example the gradients with
     respect to the inputs of one feature always sum to 0 over the batch
     (shifting every ``x_ic`` by the same amount changes no output), and the
-    bias of a layer just before batch norm gets no gradient at all (its
-    mean is subtracted again).
+    bias of a layer just before batch norm gets no gradient (0 up to
+    rounding: the bias is subtracted again with the mean).
 
     Running statistics and eval mode
     --------------------------------

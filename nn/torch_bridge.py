@@ -248,9 +248,10 @@ def _our_layer(linear: torch.nn.Linear, activation: str, torch: Any, where: str)
 
 
 def _our_batch_norm(twin: torch.nn.BatchNorm1d, where: str) -> BatchNorm1d:
-    if not twin.affine or not twin.track_running_stats:
+    if not twin.affine or twin.bias is None or not twin.track_running_stats:
         raise ValueError(
-            f"from_torch: {where} is {twin!r}; only affine=True, track_running_stats=True is supported here"
+            f"from_torch: {where} is {twin!r}; only affine=True (with a bias) and "
+            "track_running_stats=True are supported here"
         )
     if twin.momentum is None:
         raise ValueError(

@@ -145,6 +145,25 @@ def test_gradients_match_finite_differences():
     assert gradcheck(weighted_output, [*xs, *bn.parameters()])
 
 
+def test_the_input_gradient_is_the_docstring_formula():
+    # ∂L/∂x_i = (weight / √(σ² + eps)) · (g_i − ⟨g⟩ − x̂_i · ⟨g · x̂⟩), with g_i = ∂L/∂y_i.
+    bn = BatchNorm1d(1, eps=1e-3)
+    bn.weight[0].data = 1.7
+    column, g = [0.3, -1.2, 2.5, 0.8, 1.1], [0.5, -2.0, 1.5, 0.25, -0.75]
+    xs = [Value(v) for v in column]
+    sum(k * y for k, y in zip(g, bn.forward_batch(xs), strict=True)).backward()
+    n = len(column)
+    mean = sum(column) / n
+    variance = sum((v - mean) ** 2 for v in column) / n
+    x_hat = [(v - mean) / (variance + 1e-3) ** 0.5 for v in column]
+    mean_g, mean_g_x_hat = sum(g) / n, sum(a * b for a, b in zip(g, x_hat, strict=True)) / n
+    expected = [
+        1.7 / (variance + 1e-3) ** 0.5 * (gi - mean_g - xi * mean_g_x_hat)
+        for gi, xi in zip(g, x_hat, strict=True)
+    ]
+    assert_close([x.grad for x in xs], expected, 1e-12)
+
+
 def test_the_batch_couples_the_samples():
     # Every output depends on every input of its feature: the input gradients of one feature sum to 0
     # over the batch (shifting all of them by the same amount changes nothing), and a loss that is the

@@ -186,6 +186,7 @@ def test_a_float32_module_is_read_as_floats():
         (torch.nn.Linear(2, 2, bias=False), ValueError, "without a bias"),
         (torch.nn.BatchNorm1d(2, affine=False), ValueError, "only affine=True"),
         (torch.nn.BatchNorm1d(2, track_running_stats=False), ValueError, "track_running_stats=True"),
+        (torch.nn.BatchNorm1d(2, bias=False), ValueError, r"affine=True \(with a bias\)"),
         (torch.nn.BatchNorm1d(2, momentum=None), ValueError, "momentum=None"),
         (type("MyLinear", (torch.nn.Linear,), {})(2, 2), TypeError, "is MyLinear"),
     ],
