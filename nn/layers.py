@@ -542,7 +542,8 @@ class BatchNorm1d(Module):
         if n < 2:
             raise ValueError(
                 f"BatchNorm1d in training mode needs more than 1 sample per batch, got {n}: the variance "
-                "of a single number is 0, so there is nothing to normalise with (as in PyTorch)"
+                "of a single number is 0, so there is nothing to normalise with (as in PyTorch). With fit, "
+                "choose a batch_size that does not leave a last batch of one sample."
             )
         columns, means, variances = [], [], []
         for c, column in enumerate(zip(*rows, strict=True)):
@@ -566,6 +567,8 @@ class BatchNorm1d(Module):
         """x̂ per feature (a list of columns) from the running statistics (plain numbers: no coupling)."""
         columns = []
         for c in range(self.num_features):
+            if not self.running_var[c] + self.eps > 0.0:  # e.g. loaded from a bad state_dict
+                raise ValueError(f"running_var.{c} is {self.running_var[c]!r}: a variance cannot be negative")
             mean, inv_std = self.running_mean[c], (self.running_var[c] + self.eps) ** -0.5
             columns.append([(row[c] - mean) * inv_std for row in rows])
         return columns

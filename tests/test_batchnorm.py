@@ -204,7 +204,7 @@ def test_single_sample_in_training_mode_explains_that_a_batch_is_needed():
 @pytest.mark.parametrize("call", [lambda bn: bn([[1.0, 2.0]]), lambda bn: bn.forward_batch([[1.0, 2.0]])])
 def test_a_batch_of_one_in_training_mode_is_an_error_as_in_torch(call):
     bn = BatchNorm1d(2)
-    with pytest.raises(ValueError, match="more than 1 sample per batch, got 1"):
+    with pytest.raises(ValueError, match="more than 1 sample per batch, got 1.*last batch of one sample"):
         call(bn)
     assert (bn.running_mean, bn.running_var) == ([0.0, 0.0], [1.0, 1.0])  # nothing changed
     with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
@@ -322,6 +322,13 @@ def test_loading_checks_buffer_keys_and_numbers_before_writing():
     with pytest.raises(ValueError, match="running_var.0"):
         bn.load_state_dict(state)
     assert bn.running_mean == [0.0, 0.0]  # nothing was written
+
+
+def test_a_negative_running_variance_is_refused_in_eval_mode():
+    bn = BatchNorm1d(2).eval()
+    bn.load_state_dict({**bn.state_dict(), "running_var.1": -3.0})
+    with pytest.raises(ValueError, match=r"running_var.1 is -3.0: a variance cannot be negative"):
+        bn([1.0, 2.0])
 
 
 def test_a_custom_module_declares_a_scalar_buffer():
