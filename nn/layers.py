@@ -340,17 +340,18 @@ class Activation(Module):
     """
 
     def __init__(self, activation: str) -> None:
-        function = _activation(activation)
-        if function is None:
+        if _activation(activation) is None:
             raise ValueError("Activation('linear') would do nothing: leave it out")
         self.activation = activation
-        self._function = function
+
+    def apply(self, v: Value) -> Value:
+        """The activation of one ``Value``."""
+        return ACTIVATIONS[self.activation](v)
 
     def forward(self, x: Input) -> Output:
-        function = self._function
         if isinstance(x, (list, tuple)):
-            return [function(_as_value(xi)) for xi in x]
-        return function(_as_value(x))
+            return [self.apply(_as_value(xi)) for xi in x]
+        return self.apply(_as_value(x))
 
     def extra_repr(self) -> str:
         return "" if type(self) is not Activation else repr(self.activation)
@@ -385,7 +386,9 @@ class LeakyReLU(Activation):
             raise TypeError(f"negative_slope must be a number, not {type(negative_slope).__name__}")
         super().__init__("leaky_relu")
         self.negative_slope = float(negative_slope)
-        self._function = lambda v: v.leaky_relu(self.negative_slope)
+
+    def apply(self, v: Value) -> Value:
+        return v.leaky_relu(self.negative_slope)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"

@@ -12,6 +12,7 @@ import nn
 from autograd import Value, gradcheck
 from nn import (
     MLP,
+    Activation,
     BatchNorm1d,
     Dropout,
     Layer,
@@ -400,6 +401,21 @@ def test_activation_modules_match_torch(module, reference):
     assert_close([v.grad for v in xs], x.grad.tolist(), 1e-15)
     assert module(Value(-2.0)).data == ys[0].data
     assert module.parameters() == []
+
+
+def test_activation_module_errors_and_repr():
+    with pytest.raises(ValueError, match=r"Activation\('linear'\) would do nothing"):
+        Activation("linear")
+    with pytest.raises(ValueError, match="unknown activation 'gelu'"):
+        Activation("gelu")
+    with pytest.raises(TypeError, match="negative_slope must be a number, not str"):
+        LeakyReLU("0.1")
+    assert [repr(m) for m in (Activation("tanh"), Tanh(), LeakyReLU(0.2))] == [
+        "Activation('tanh')",
+        "Tanh()",
+        "LeakyReLU(negative_slope=0.2)",
+    ]
+    assert Activation("sigmoid")([0.0])[0].data == 0.5
 
 
 def test_fit_trains_a_model_with_batch_norm_in_mini_batches():
