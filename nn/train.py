@@ -29,7 +29,6 @@ from autograd import Value, no_grad
 
 from .checks import int_at_least
 from .data import batches
-from .layers import BatchNorm1d
 from .module import Module
 from .optim import LRScheduler, Optimizer
 
@@ -184,8 +183,9 @@ def _has_active_dropout(model: Module) -> bool:
     return any(isinstance(m, Dropout) and m.p > 0 for m in model.modules())
 
 
-def _has_batch_norm(model: Module) -> bool:
-    return any(isinstance(m, BatchNorm1d) for m in model.modules())
+def _module_with_buffers(model: Module) -> Module | None:
+    """The first module below ``model`` that keeps buffers (``BatchNorm1d``'s running statistics), if any."""
+    return next((m for m in model.modules() if m.buffer_names), None)
 
 
 def _progress_bar(epochs: int, enabled: bool):
@@ -222,7 +222,8 @@ def fit(
     (``autograd.compile_graph``), which is several times faster. The batches
     are then fixed: shuffled once, the same samples every epoch (only their
     order changes). Not allowed with an active ``Dropout`` (its random mask
-    would be frozen into the replay).
+    would be frozen into the replay), nor with ``BatchNorm1d`` (its running
+    statistics are updated in Python, not by the replay).
 
     The history maps ``"loss"`` and each metric name (and ``"val_loss"``,
     ``"val_<metric>"`` with validation data) to one number per epoch.
@@ -243,11 +244,12 @@ def fit(
     metric_fns = _metric_functions(metrics)
     if compile and _has_active_dropout(model):
         raise ValueError("compile=True replays one recorded graph, which would freeze Dropout's random mask")
-    if compile and _has_batch_norm(model):
+    stateful = _module_with_buffers(model) if compile else None
+    if stateful is not None:
         raise ValueError(
-            "compile=True replays one recorded graph: BatchNorm1d's batch statistics are in it, but its "
-            "running_mean/running_var are updated in Python while the graph is recorded, not on replay, "
-            "so they would stop following training (and eval mode would use stale ones); use compile=False"
+            f"compile=True replays one recorded graph, but {type(stateful).__name__} updates its buffers "
+            f"({', '.join(stateful.buffer_names)}) in Python while the graph is recorded, not on replay: "
+            "they would stop following training (and eval mode would use stale ones); use compile=False"
         )
     run = _CompiledSteps(model, loss) if compile else _InterpretedSteps(model, loss)
 
