@@ -7,33 +7,56 @@
 >>> model.zero_grad(); loss.backward()
 
 Submodules: ``nn.module`` (the ``Module`` base class), ``nn.layers`` (``Neuron``,
-``Layer``, ``MLP``, ``Sequential``, ``Dropout``), ``nn.init`` (initial weights),
+``Layer``, ``MLP``, ``Sequential``, ``Dropout``, ``BatchNorm1d``, activation modules),
+``nn.init`` (initial weights),
 ``nn.losses`` (loss functions), ``nn.data`` (toy data sets and batching),
 ``nn.optim`` (optimizers, clipping, schedules), ``nn.train`` (``fit``, ``evaluate``, ``predict``),
-``nn.plots`` (figures), ``nn.serialization`` (``save``/``load`` of weights).
+``nn.plots`` (figures), ``nn.serialization`` (``save``/``load`` of weights),
+``nn.torch_bridge`` (``to_torch``/``from_torch``: the same model in PyTorch).
 Everything is plain Python on ``autograd.Value``: no NumPy.
 """
 
 from . import data, init, losses, optim, plots, train
-from .layers import MLP, Dropout, Layer, Neuron, Sequential
+from .layers import (
+    MLP,
+    Activation,
+    BatchNorm1d,
+    Dropout,
+    Layer,
+    LeakyReLU,
+    Neuron,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Tanh,
+)
 from .module import Module
 from .rnn import RNN
 from .serialization import load, save
+from .torch_bridge import from_torch, to_torch
 
 __all__ = [
     "MLP",
+    "Activation",
+    "BatchNorm1d",
     "Dropout",
     "Layer",
+    "LeakyReLU",
     "Module",
     "Neuron",
     "RNN",
+    "ReLU",
     "Sequential",
+    "Sigmoid",
+    "Tanh",
     "data",
+    "from_torch",
     "init",
     "load",
     "losses",
     "optim",
     "plots",
     "save",
+    "to_torch",
     "train",
 ]

@@ -1,4 +1,4 @@
-"""Layers: ``Neuron``, ``Layer``, ``MLP``, ``Sequential`` and ``Dropout``.
+"""Layers: ``Neuron``, ``Layer``, ``MLP``, ``Sequential``, ``Dropout``, ``BatchNorm1d`` and activations.
 
 The first three are micrograd's, with PyTorch's names for what they share with
 ``torch.nn``. A ``Neuron`` with weights ``w₀ … wₙ₋₁`` and bias ``b`` computes::
@@ -24,12 +24,23 @@ Parameter names (see ``nn.module``)
 ``Neuron``: ``w.0``, ``w.1``, …, ``b`` (weights first, bias last, like
 micrograd's ``w + [b]``). ``Layer``: ``neurons.{j}.w.{k}``, ``neurons.{j}.b``.
 ``MLP``: ``layers.{i}.neurons.{j}.w.{k}``, ``layers.{i}.neurons.{j}.b``.
-``Sequential``: ``{i}.<name inside module i>``. Each parameter's ``label`` is
-its full name in the outermost module built, so graph pictures are readable.
+``Sequential``: ``{i}.<name inside module i>``. ``BatchNorm1d``: ``weight.{k}``,
+``bias.{k}``, and the buffers ``running_mean.{k}``, ``running_var.{k}``. Each
+parameter's ``label`` is its full name in the outermost module built, so graph
+pictures are readable.
+
+Activations as modules
+----------------------
+``ReLU()``, ``Tanh()``, ``Sigmoid()`` and ``LeakyReLU(negative_slope)`` apply
+their function to each input, as ``torch.nn.ReLU`` and co. do. A ``Layer``
+already ends in its own activation; the modules are for where an activation
+stands alone, such as after a ``BatchNorm1d``:
+``Sequential(Layer(2, 16, "linear"), BatchNorm1d(16), ReLU(), Layer(16, 1, "linear"))``.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 import random
 from collections.abc import Callable, Iterator, Sequence
@@ -41,7 +52,20 @@ from .checks import int_at_least
 from .init import check_scheme, initial_weights, make_rng
 from .module import Module
 
-__all__ = ["ACTIVATIONS", "MLP", "Dropout", "Layer", "Neuron", "Sequential"]
+__all__ = [
+    "ACTIVATIONS",
+    "MLP",
+    "Activation",
+    "BatchNorm1d",
+    "Dropout",
+    "Layer",
+    "LeakyReLU",
+    "Neuron",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Tanh",
+]
 
 Input = Union[Value, float, Sequence[Union[Value, float]]]
 Output = Union[Value, list[Value]]
@@ -237,6 +261,17 @@ class Sequential(Module):
             x = module(x)
         return x
 
+    def forward_batch(self, batch: Sequence[Input]) -> list[Output]:
+        """The batch passed through the children's ``forward_batch``, one after the other.
+
+        The same as ``[model(x) for x in batch]`` unless a child computes across
+        the batch (``BatchNorm1d`` in training mode), which is why a model with
+        batch norm must be applied to batches.
+        """
+        for module in self._modules:
+            batch = module.forward_batch(batch)
+        return list(batch)
+
     def __len__(self) -> int:
         return len(self._modules)
 
@@ -294,3 +329,279 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+class Activation(Module):
+    """An activation function applied to each input, as a module (no parameters).
+
+    ``Activation("tanh")`` is ``Tanh()``; the names are those of a ``Layer``'s
+    ``activation`` (except ``"linear"``, which would do nothing). A list comes
+    back as a list of the same length, a single ``Value`` as a ``Value``.
+    """
+
+    def __init__(self, activation: str) -> None:
+        if _activation(activation) is None:
+            raise ValueError("Activation('linear') would do nothing: leave it out")
+        self.activation = activation
+
+    def apply(self, v: Value) -> Value:
+        """The activation of one ``Value``."""
+        return ACTIVATIONS[self.activation](v)
+
+    def forward(self, x: Input) -> Output:
+        if isinstance(x, (list, tuple)):
+            return [self.apply(_as_value(xi)) for xi in x]
+        return self.apply(_as_value(x))
+
+    def extra_repr(self) -> str:
+        return "" if type(self) is not Activation else repr(self.activation)
+
+
+class ReLU(Activation):
+    """``max(0, x)`` for each input (``torch.nn.ReLU``)."""
+
+    def __init__(self) -> None:
+        super().__init__("relu")
+
+
+class Tanh(Activation):
+    """``tanh(x)`` for each input (``torch.nn.Tanh``)."""
+
+    def __init__(self) -> None:
+        super().__init__("tanh")
+
+
+class Sigmoid(Activation):
+    """``1 / (1 + exp(-x))`` for each input (``torch.nn.Sigmoid``)."""
+
+    def __init__(self) -> None:
+        super().__init__("sigmoid")
+
+
+class LeakyReLU(Activation):
+    """``x`` if ``x > 0`` else ``negative_slope · x``, for each input (``torch.nn.LeakyReLU``, slope 0.01)."""
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        if isinstance(negative_slope, bool) or not isinstance(negative_slope, numbers.Real):
+            raise TypeError(f"negative_slope must be a number, not {type(negative_slope).__name__}")
+        super().__init__("leaky_relu")
+        self.negative_slope = float(negative_slope)
+
+    def apply(self, v: Value) -> Value:
+        return v.leaky_relu(self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+def _as_value(x: Value | float) -> Value:
+    """A ``Value`` as it is, a number as a new leaf (an activation is a ``Value`` method)."""
+    return x if isinstance(x, Value) else Value(x)
+
+
+class BatchNorm1d(Module):
+    """Batch normalisation (``torch.nn.BatchNorm1d``): each feature to mean 0, variance 1 over the batch.
+
+    The forward pass, in training mode
+    ----------------------------------
+    Given a batch of ``N`` samples ``x₁ … x_N`` (each a list of
+    ``num_features`` numbers), for every feature ``c`` separately::
+
+        μ_c  = (1/N) Σᵢ x_ic                       the batch mean
+        σ²_c = (1/N) Σᵢ (x_ic − μ_c)²              the batch variance (biased: divided by N)
+        x̂_ic = (x_ic − μ_c) / √(σ²_c + eps)        mean 0, variance ≈ 1 over the batch
+        y_ic = weight_c · x̂_ic + bias_c            a learnt scale and shift
+
+    ``weight`` and ``bias`` (one ``Value`` per feature, starting at 1 and 0)
+    let the network undo the normalisation where that helps, so nothing
+    the layer before could express is lost.
+
+    Why it helps the gradients
+    --------------------------
+    Each feature leaves the layer with the same spread over the batch,
+    whatever the layers before it did. Without it, a deep stack can make the
+    samples more and more alike (or unlike) layer after layer, and the
+    gradient, which flows back through the same weights and slopes, shrinks
+    (or grows) by the same factors. The backward pass divides by the same
+    ``σ_c`` as the forward pass did: with ``g_i = ∂L/∂y_ic`` and means over
+    the batch written ⟨·⟩::
+
+        ∂L/∂x_ic = (weight_c / √(σ²_c + eps)) · (g_i − ⟨g⟩ − x̂_ic · ⟨g · x̂_c⟩)
+
+    so a layer whose outputs had shrunk gets a gradient enlarged by the same
+    factor, and the factors no longer compound over depth. It also keeps the
+    inputs of a ``sigmoid`` or ``tanh`` after it away from their flat tails,
+    and makes a layer's output independent of the scale of its incoming
+    weights (scaling them by ``k`` divides their gradient by ``k``).
+
+    Why the samples are coupled
+    ---------------------------
+    ``μ_c`` and ``σ²_c`` are ``Value``\\ s computed from every sample of the
+    batch, so each output depends on every input, and ``backward()`` sends
+    gradient through them to all samples. For example the gradients with
+    respect to the inputs of one feature always sum to 0 over the batch
+    (shifting every ``x_ic`` by the same amount changes no output), and the
+    bias of a layer just before batch norm gets no gradient (0 up to
+    rounding: the bias is subtracted again with the mean).
+
+    Running statistics and eval mode
+    --------------------------------
+    Each training batch also updates the buffers (plain floats, no graph)::
+
+        running_mean_c ← (1 − momentum) · running_mean_c + momentum · μ_c
+        running_var_c  ← (1 − momentum) · running_var_c  + momentum · σ²_c · N/(N − 1)
+
+    (the *unbiased* variance there, as PyTorch). In evaluation mode
+    (``model.eval()``) they replace the batch statistics, so each sample's
+    output depends on that sample alone and one sample at a time is fine.
+
+    Calling it
+    ----------
+    ``bn(batch)`` or ``bn.forward_batch(batch)``: a list of samples, each a
+    list of ``num_features`` ``Value``\\ s or numbers (or, when
+    ``num_features == 1``, a single ``Value`` or number); the result has the
+    same shape. ``bn(sample)`` with one sample (a flat list) works in eval
+    mode only. Training mode needs at least 2 samples per batch (a
+    ``ValueError`` otherwise, as in PyTorch).
+
+    >>> bn = BatchNorm1d(1)
+    >>> [round(y[0].data, 4) for y in bn([[1.0], [3.0]])]
+    [-1.0, 1.0]
+    >>> bn.running_mean, bn.running_var     # 0.9·0 + 0.1·2, 0.9·1 + 0.1·2
+    ([0.2], [1.1])
+    >>> bn.state_dict()                     # parameters, then buffers
+    {'weight.0': 1.0, 'bias.0': 0.0, 'running_mean.0': 0.2, 'running_var.0': 1.1}
+    >>> len(bn.parameters())                # the buffers are not parameters
+    2
+
+    ``momentum=None`` (PyTorch's cumulative average), ``affine=False`` and
+    ``track_running_stats=False`` are not supported.
+    """
+
+    buffer_names = ("running_mean", "running_var")
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1) -> None:
+        self.num_features = int_at_least(num_features, "num_features")
+        self.eps = _real(eps, "eps")
+        if not self.eps > 0.0:
+            raise ValueError(f"eps must be positive, not {eps!r}")
+        if momentum is None:
+            raise ValueError("momentum=None (PyTorch's cumulative average) is not supported: give a number")
+        self.momentum = _real(momentum, "momentum")
+        if not 0.0 <= self.momentum <= 1.0:
+            raise ValueError(f"momentum must be in [0, 1], not {momentum!r}")
+        self.weight = [Value(1.0) for _ in range(num_features)]
+        self.bias = [Value(0.0) for _ in range(num_features)]
+        self.running_mean = [0.0] * num_features
+        self.running_var = [1.0] * num_features
+        self.label_parameters()
+
+    def forward(self, x: Sequence) -> list:
+        """A batch → :meth:`forward_batch`; one sample (in eval mode only) → its normalised features.
+
+        ``x`` is one sample when it is a single ``Value`` or number, or a flat
+        list of ``num_features`` of them; anything else is taken as a batch.
+        """
+        one_sample = not isinstance(x, (list, tuple)) or (
+            len(x) == self.num_features and not any(isinstance(item, (list, tuple)) for item in x)
+        )
+        if not one_sample:
+            return self.forward_batch(x)
+        if self.training:
+            raise ValueError(
+                "BatchNorm1d in training mode normalises each feature with the mean and variance of the "
+                "batch, so it needs the whole batch: pass a list of samples (bn(batch), or "
+                "model.forward_batch(batch) for a model), not one sample. In eval mode (model.eval()) "
+                "it uses the running statistics and takes one sample at a time."
+            )
+        return self.forward_batch([x])[0]
+
+    def forward_batch(self, batch: Sequence) -> list:
+        """The normalised batch, each sample in the shape it came in (see the class docstring)."""
+        if not isinstance(batch, (list, tuple)):
+            raise TypeError(f"BatchNorm1d takes a batch (a list of samples), not {type(batch).__name__}")
+        rows = [self._features(sample, i) for i, sample in enumerate(batch)]
+        if self.training:
+            columns = self._normalise_with_batch_statistics(rows)
+        else:
+            columns = self._normalise_with_running_statistics(rows)
+        scaled = [[w * v + b for v in col] for w, b, col in zip(self.weight, self.bias, columns, strict=True)]
+        out = [list(sample) for sample in zip(*scaled, strict=True)]  # features back into samples
+        return [y if isinstance(x, (list, tuple)) else y[0] for x, y in zip(batch, out, strict=True)]
+
+    def _features(self, sample: object, index: int) -> Sequence:
+        """One sample as a sequence of ``num_features`` items; ``ValueError`` naming it otherwise."""
+        if not isinstance(sample, (list, tuple)):
+            sample = (sample,)
+        if len(sample) != self.num_features:
+            raise ValueError(
+                f"{self!r}: sample {index} has {len(sample)} feature(s), expected {self.num_features}"
+            )
+        return sample
+
+    def _normalise_with_batch_statistics(self, rows: list[Sequence]) -> list[list]:
+        """x̂ per feature (a list of columns) from the batch statistics; then updates the running ones."""
+        n = len(rows)
+        if n < 2:
+            raise ValueError(
+                f"BatchNorm1d in training mode needs more than 1 sample per batch, got {n}: the variance "
+                "of a single number is 0, so there is nothing to normalise with (as in PyTorch). With fit, "
+                "choose a batch_size that does not leave a last batch of one sample."
+            )
+        columns, means, variances = [], [], []
+        for c, column in enumerate(zip(*rows, strict=True)):
+            mean = _total(column) / n
+            centred = [x - mean for x in column]
+            variance = _total([d * d for d in centred]) / n
+            inv_std = (variance + self.eps) ** -0.5  # one node, shared by every sample
+            for node, name in ((mean, "batch_mean"), (variance, "batch_var"), (inv_std, "inv_std")):
+                _name(node, f"{name}.{c}")  # so that a picture of the graph shows them
+            columns.append([d * inv_std for d in centred])
+            means.append(_data(mean))
+            variances.append(_data(variance))
+        # Only once every feature is computed, so that a failure changes nothing.
+        m = self.momentum
+        for c in range(self.num_features):
+            self.running_mean[c] = (1.0 - m) * self.running_mean[c] + m * means[c]
+            self.running_var[c] = (1.0 - m) * self.running_var[c] + m * variances[c] * n / (n - 1)
+        return columns
+
+    def _normalise_with_running_statistics(self, rows: list[Sequence]) -> list[list]:
+        """x̂ per feature (a list of columns) from the running statistics (plain numbers: no coupling)."""
+        columns = []
+        for c in range(self.num_features):
+            if not self.running_var[c] + self.eps > 0.0:  # e.g. loaded from a bad state_dict
+                raise ValueError(f"running_var.{c} is {self.running_var[c]!r}: a variance cannot be negative")
+            mean, inv_std = self.running_mean[c], (self.running_var[c] + self.eps) ** -0.5
+            columns.append([(row[c] - mean) * inv_std for row in rows])
+        return columns
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+
+def _real(number: object, name: str) -> float:
+    """``number`` as a float if it is a finite real number; ``TypeError``/``ValueError`` naming ``name``."""
+    if isinstance(number, bool) or not isinstance(number, numbers.Real):
+        raise TypeError(f"{name} must be a number, not {type(number).__name__}")
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be finite, not {number!r}")
+    return float(number)
+
+
+def _total(items: Sequence[Value | float]) -> Value | float:
+    """``items[0] + items[1] + …``: N − 1 additions (``sum`` would add a node for its start, 0)."""
+    total = items[0]
+    for item in items[1:]:
+        total = total + item
+    return total
+
+
+def _name(x: Value | float, label: str) -> None:
+    """Set the label of a graph node; a plain number (no graph) stays as it is."""
+    if isinstance(x, Value):
+        x.label = label
+
+
+def _data(x: Value | float) -> float:
+    return x.data if isinstance(x, Value) else float(x)

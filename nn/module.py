@@ -34,6 +34,34 @@ name its children ``0``, ``1``, ... like PyTorch).
 
 A ``Value`` that appears twice (a shared weight) is reported once, under its
 first name, so an optimizer does not update it twice.
+
+Buffers: state that is not a parameter
+--------------------------------------
+Some modules keep numbers that belong to their state but that gradient
+descent must not touch: ``BatchNorm1d``'s running mean and variance, which the
+module updates itself as it sees batches. PyTorch calls them *buffers*
+(``register_buffer``). Here a class declares them by name in the class
+attribute ``buffer_names`` (``BatchNorm1d.buffer_names = ("running_mean",
+"running_var")``); each named attribute holds a float or a list of floats.
+Buffers are
+
+* listed by :meth:`Module.named_buffers`, named like parameters: one entry per
+  item, ``running_mean.0``, ``running_mean.1``, ..., with the module's name as
+  a prefix (``1.running_var.3`` in a ``Sequential``). PyTorch keeps one
+  tensor, ``running_mean``; with scalars, one key per number, as for weights;
+* part of :meth:`Module.state_dict` (after all the parameters) and so saved by
+  ``nn.save`` and restored by :meth:`Module.load_state_dict`;
+* *not* returned by :meth:`Module.parameters`: an optimizer never sees them,
+  and ``zero_grad`` leaves them alone.
+
+Applying a model to a batch
+---------------------------
+``module(x)`` takes one sample. :meth:`Module.forward_batch` takes a list of
+samples and returns the list of outputs: by default the module applied to each
+sample in turn. A layer that needs the whole batch at once (``BatchNorm1d``)
+overrides it, and ``Sequential`` passes the batch from child to child, so a
+model containing batch norm is applied with ``model.forward_batch(batch)``
+(``fit``, ``evaluate`` and ``predict`` do).
 """
 
 from __future__ import annotations
@@ -81,6 +109,10 @@ class Module:
     #: attribute, so subclasses need not call ``super().__init__()``.
     training: bool = True
 
+    #: Names of the attributes that hold buffers (see the module docstring):
+    #: each a float or a list of floats, in the state but not a parameter.
+    buffer_names: tuple[str, ...] = ()
+
     def forward(self, *args, **kwargs):
         """Compute the module's output. Subclasses define it."""
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
@@ -88,6 +120,15 @@ class Module:
     def __call__(self, *args, **kwargs):
         """``module(x)`` is ``module.forward(x)``, as in PyTorch."""
         return self.forward(*args, **kwargs)
+
+    def forward_batch(self, batch: list) -> list:
+        """The outputs for a batch (a list of samples), as a list in the same order.
+
+        By default, the module applied to each sample in turn: the same numbers
+        as ``[module(x) for x in batch]``. Layers that compute across the batch
+        (``BatchNorm1d``) and containers (``Sequential``) override it.
+        """
+        return [self(x) for x in batch]
 
     # ------------------------------------------------------------ discovery
     def named_members(self) -> Iterator[tuple[str, object]]:
@@ -162,6 +203,27 @@ class Module:
         for name, p in self.named_parameters():
             p.label = name
 
+    def named_buffers(self) -> list[tuple[str, float]]:
+        """Each buffer number with its full name (``running_mean.0``, ...), in :meth:`named_modules` order."""
+        return [(name, slot.data) for name, slot in self._buffer_slots().items()]
+
+    def _buffer_slots(self) -> dict[str, _BufferSlot]:
+        """One :class:`_BufferSlot` per buffer number, by full name (a module seen twice counts once)."""
+        slots: dict[str, _BufferSlot] = {}
+        seen: set[int] = set()
+        for prefix, module in self.named_modules():
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            for attribute in type(module).buffer_names:
+                name = f"{prefix}.{attribute}" if prefix else attribute
+                if isinstance(getattr(module, attribute), list):
+                    for i in range(len(getattr(module, attribute))):
+                        slots[f"{name}.{i}"] = _BufferSlot(module, attribute, i)
+                else:
+                    slots[name] = _BufferSlot(module, attribute, None)
+        return slots
+
     # ------------------------------------------------------------ gradients
     def zero_grad(self) -> None:
         """Set every parameter's ``grad`` to 0.0 (gradients accumulate across ``backward()`` calls)."""
@@ -186,12 +248,12 @@ class Module:
 
     # ------------------------------------------------------------ saving and loading
     def state_dict(self) -> dict[str, float]:
-        """The parameters' numbers by name, in :meth:`named_parameters` order.
+        """The parameters' numbers by name, in :meth:`named_parameters` order, then the buffers'.
 
         Plain floats, so the dict can be saved with ``json`` and does not keep
         the model's graph alive.
         """
-        return {name: p.data for name, p in self.named_parameters()}
+        return {name: p.data for name, p in [*self.named_parameters(), *self._buffer_slots().items()]}
 
     def load_state_dict(self, state_dict: Mapping[str, float], strict: bool = True) -> IncompatibleKeys:
         """Copy numbers from ``state_dict`` (as made by :meth:`state_dict`) into the parameters.
@@ -218,7 +280,7 @@ class Module:
         if not isinstance(state_dict, Mapping):
             kind = type(state_dict).__name__
             raise TypeError(f"load_state_dict takes a mapping of names to numbers, not {kind}")
-        params = dict(self.named_parameters())
+        params = {**dict(self.named_parameters()), **self._buffer_slots()}  # buffers load like weights
         missing = [name for name in params if name not in state_dict]
         unexpected = [key for key in state_dict if key not in params]
         if strict and (missing or unexpected):
@@ -240,6 +302,31 @@ class Module:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.extra_repr()})"
+
+
+class _BufferSlot:
+    """One number of a buffer: ``.data`` reads and writes it where the module keeps it.
+
+    So that :meth:`Module.state_dict` and :meth:`Module.load_state_dict` treat
+    a buffer entry and a parameter (a ``Value``, also with ``.data``) alike.
+    """
+
+    __slots__ = ("module", "attribute", "index")
+
+    def __init__(self, module: Module, attribute: str, index: int | None) -> None:
+        self.module, self.attribute, self.index = module, attribute, index
+
+    @property
+    def data(self) -> float:
+        held = getattr(self.module, self.attribute)
+        return held if self.index is None else held[self.index]
+
+    @data.setter
+    def data(self, number: float) -> None:
+        if self.index is None:
+            setattr(self.module, self.attribute, number)
+        else:
+            getattr(self.module, self.attribute)[self.index] = number
 
 
 def _weight(name: str, number: object) -> float:

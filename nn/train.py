@@ -3,7 +3,7 @@
 Training repeats one step until the model is good enough::
 
     optimizer.zero_grad()                 # 1. forget the last step's gradients
-    predictions = [model(x) for x in xs]  # 2. forward pass: record a graph
+    predictions = model.forward_batch(xs) # 2. forward pass: record a graph
     loss = loss_fn(predictions, ys)       #    ... ending in one number
     loss.backward()                       # 3. backward pass: d(loss)/d(parameter)
     optimizer.step()                      # 4. move every parameter downhill
@@ -201,7 +201,7 @@ class _InterpretedSteps:
         self.model, self.loss = model, loss
 
     def __call__(self, xb: list, yb: list, key: tuple[int, ...]) -> tuple[list[Prediction], float]:
-        predictions = [self.model(x) for x in xb]
+        predictions = self.model.forward_batch(xb)
         value = _loss_value(self.loss, predictions, yb)
         if math.isfinite(value.data):
             value.backward()
@@ -226,7 +226,7 @@ class _CompiledSteps(_InterpretedSteps):
 
         entry = self.compiled.get(key)
         if entry is None:
-            predictions = [self.model(x) for x in xb]
+            predictions = self.model.forward_batch(xb)
             value = _loss_value(self.loss, predictions, yb)
             if not math.isfinite(value.data):
                 return predictions, value.data
@@ -240,6 +240,11 @@ def _has_active_dropout(model: Module) -> bool:
     from .layers import Dropout
 
     return any(isinstance(m, Dropout) and m.p > 0 for m in model.modules())
+
+
+def _module_with_buffers(model: Module) -> Module | None:
+    """The first module below ``model`` that keeps buffers (``BatchNorm1d``'s running statistics), if any."""
+    return next((m for m in model.modules() if m.buffer_names), None)
 
 
 def _progress_bar(epochs: int, enabled: bool):
@@ -276,7 +281,8 @@ def fit(
     (``autograd.compile_graph``), which is several times faster. The batches
     are then fixed: shuffled once, the same samples every epoch (only their
     order changes). Not allowed with an active ``Dropout`` (its random mask
-    would be frozen into the replay).
+    would be frozen into the replay), nor with ``BatchNorm1d`` (its running
+    statistics are updated in Python, not by the replay).
 
     The history maps ``"loss"`` and each metric name (and ``"val_loss"``,
     ``"val_<metric>"`` with validation data) to one number per epoch.
@@ -307,6 +313,13 @@ def fit(
     metric_fns = _metric_functions(metrics, loss)
     if compile and _has_active_dropout(model):
         raise ValueError("compile=True replays one recorded graph, which would freeze Dropout's random mask")
+    stateful = _module_with_buffers(model) if compile else None
+    if stateful is not None:
+        raise ValueError(
+            f"compile=True replays one recorded graph, but {type(stateful).__name__} updates its buffers "
+            f"({', '.join(stateful.buffer_names)}) in Python while the graph is recorded, not on replay: "
+            "they would stop following training (and eval mode would use stale ones); use compile=False"
+        )
     run = _CompiledSteps(model, loss) if compile else _InterpretedSteps(model, loss)
 
     history: dict[str, list[float]] = {"loss": [], **{name: [] for name in metric_fns}}
@@ -388,7 +401,7 @@ def evaluate(
     model.eval()
     try:
         with no_grad():
-            predictions = [model(x) for x in X]
+            predictions = model.forward_batch(X)
             scores = {"loss": loss(predictions, y).data}
     finally:
         model.train(was_training)
@@ -404,6 +417,6 @@ def predict(model: Module, X: Sequence[Sequence[float]]) -> list[float] | list[l
     model.eval()
     try:
         with no_grad():
-            return [_data_of(model(x)) for x in X]
+            return [_data_of(output) for output in model.forward_batch(X)]
     finally:
         model.train(was_training)
