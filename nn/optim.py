@@ -56,7 +56,7 @@ from typing import Any
 
 from autograd import Value
 
-from .checks import finite_float, int_at_least
+from .checks import distinct_values, finite_float, int_at_least
 
 __all__ = [
     "SGD",
@@ -138,21 +138,6 @@ def _check_keys(where: str, state: object, expected: tuple[str, ...]) -> None:
         raise ValueError(f"{where}: {'; '.join(problems)} (expected {list(expected)})")
 
 
-def _param_list(params: object, who: str) -> list[Value]:
-    """The parameters as a list of distinct ``Value``\\ s (an iterator is consumed once)."""
-    if isinstance(params, Value):
-        raise TypeError(f"{who} takes an iterable of Values (e.g. model.parameters()), not a single Value")
-    if not isinstance(params, Iterable):
-        raise TypeError(f"{who} takes an iterable of Values, not {type(params).__name__}")
-    params = list(params)
-    for i, p in enumerate(params):
-        if not isinstance(p, Value):
-            raise TypeError(f"{who}: parameter {i} is a {type(p).__name__}, not a Value")
-    if len({id(p) for p in params}) != len(params):
-        raise ValueError(f"{who}: a parameter appears more than once (it would be updated twice per step)")
-    return params
-
-
 # ============================================================================
 # IEEE-style float helpers: NaN and inf propagate as in PyTorch's tensor ops.
 # ============================================================================
@@ -232,7 +217,7 @@ class Optimizer:
 
     def __init__(self, params: Iterable[Value], lr: float, maximize: bool = False) -> None:
         name = type(self).__name__
-        params = _param_list(params, name)
+        params = distinct_values(params, name)
         lr = _at_least_zero("lr", lr)
         maximize = _flag("maximize", maximize)
         if not params:

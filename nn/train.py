@@ -26,10 +26,13 @@ import numbers
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from autograd import Value, no_grad
+from tqdm import tqdm
+
+from autograd import Value, compile_graph, no_grad
 
 from .checks import int_at_least
 from .data import batches
+from .layers import Dropout
 from .losses import binary_cross_entropy
 from .module import Module
 from .optim import LRScheduler, Optimizer
@@ -222,8 +225,6 @@ class _CompiledSteps(_InterpretedSteps):
         self.compiled: dict[tuple[int, ...], tuple[Callable[[], float], list[Prediction]]] = {}
 
     def __call__(self, xb: list, yb: list, key: tuple[int, ...]) -> tuple[list[Prediction], float]:
-        from autograd import compile_graph
-
         entry = self.compiled.get(key)
         if entry is None:
             predictions = self.model.forward_batch(xb)
@@ -237,8 +238,6 @@ class _CompiledSteps(_InterpretedSteps):
 
 
 def _has_active_dropout(model: Module) -> bool:
-    from .layers import Dropout
-
     return any(isinstance(m, Dropout) and m.p > 0 for m in model.modules())
 
 
@@ -249,8 +248,6 @@ def _module_with_buffers(model: Module) -> Module | None:
 
 def _progress_bar(epochs: int, enabled: bool):
     """A ``tqdm`` progress bar over the epochs (text, so it renders in notebooks and terminals)."""
-    from tqdm import tqdm
-
     return tqdm(range(1, epochs + 1), desc="training", unit="epoch", disable=not enabled, leave=True)
 
 
