@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from autograd import Value
 
-__all__ = ["distinct_values", "int_at_least"]
+__all__ = ["distinct_values", "finite_float", "int_at_least", "value_list"]
 
 
 def finite_float(number: object, where: str, type_error: type[Exception] = TypeError) -> float:
@@ -69,21 +69,33 @@ def int_at_least(value: object, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
-def distinct_values(params: object, who: str) -> list[Value]:
-    """``params`` (an iterable of ``Value``\\ s, consumed once) as a list in which no ``Value`` repeats.
+def value_list(items: object, who: str, single: bool = False) -> list[Value]:
+    """``items`` (an iterable of ``Value``\\ s, consumed once) as a list; with ``single``, one ``Value`` too.
 
-    ``TypeError`` for a single ``Value`` (``model.parameters()`` was meant), a
-    non-iterable, or an item that is not a ``Value``; ``ValueError`` for a
-    repeated one (it would be updated twice per step). Messages start with ``who``.
+    ``TypeError`` for a non-iterable or an item that is not a ``Value``, and,
+    without ``single``, for a single ``Value`` (``model.parameters()`` was
+    meant). Messages start with ``who``.
     """
-    if isinstance(params, Value):
+    if isinstance(items, Value):
+        if single:
+            return [items]
         raise TypeError(f"{who} takes an iterable of Values (e.g. model.parameters()), not a single Value")
-    if not isinstance(params, Iterable):
-        raise TypeError(f"{who} takes an iterable of Values, not {type(params).__name__}")
-    params = list(params)
-    for i, p in enumerate(params):
+    if not isinstance(items, Iterable):
+        accepted = "a Value or an iterable of Values" if single else "an iterable of Values"
+        raise TypeError(f"{who} takes {accepted}, not {type(items).__name__}")
+    items = list(items)
+    for i, p in enumerate(items):
         if not isinstance(p, Value):
             raise TypeError(f"{who}: parameter {i} is a {type(p).__name__}, not a Value")
+    return items
+
+
+def distinct_values(params: object, who: str) -> list[Value]:
+    """``params`` as a list (see :func:`value_list`) in which no ``Value`` repeats.
+
+    ``ValueError`` for a repeated one (it would be updated twice per step).
+    """
+    params = value_list(params, who)
     if len({id(p) for p in params}) != len(params):
         raise ValueError(f"{who}: a parameter appears more than once (it would be updated twice per step)")
     return params

@@ -56,7 +56,7 @@ from typing import Any
 
 from autograd import Value
 
-from .checks import distinct_values, finite_float, int_at_least
+from .checks import distinct_values, finite_float, int_at_least, value_list
 
 __all__ = [
     "SGD",
@@ -704,15 +704,7 @@ class Rprop(Optimizer):
 
 def _grad_params(params: Value | Iterable[Value], who: str) -> list[Value]:
     """One ``Value`` or an iterable of them, as a list."""
-    if isinstance(params, Value):
-        return [params]
-    if not isinstance(params, Iterable):
-        raise TypeError(f"{who} takes a Value or an iterable of Values, not {type(params).__name__}")
-    params = list(params)
-    for i, p in enumerate(params):
-        if not isinstance(p, Value):
-            raise TypeError(f"{who}: parameter {i} is a {type(p).__name__}, not a Value")
-    return params
+    return value_list(params, who, single=True)
 
 
 def _abs_power(x: float, p: float) -> float:
