@@ -12,7 +12,6 @@ batches by design, so these runs are full-batch.)
 
 from __future__ import annotations
 
-import math
 import random
 
 import pytest
@@ -89,12 +88,3 @@ def test_compiled_training_follows_the_interpreter(loss_name, optimizer, lr, see
     compiled = _run(loss_name, optimizer, lr, seed, True, batch_size)
     assert _same(compiled[0], interpreted[0]), (compiled[0], interpreted[0])
     assert _same(compiled[1], interpreted[1])
-
-
-@pytest.mark.parametrize("loss_name", sorted(LOSSES))
-def test_a_large_learning_rate_crosses_branches_and_still_agrees(loss_name):
-    """lr 5 with SGD swings the outputs far across relu kinks, the BCE clamp and the logits' sign."""
-    interpreted = _run(loss_name, "SGD", 5.0, 3, False, None)
-    compiled = _run(loss_name, "SGD", 5.0, 3, True, None)
-    assert _same(compiled[0], interpreted[0]) and _same(compiled[1], interpreted[1])
-    assert all(math.isfinite(v) for v in interpreted[0])
