@@ -100,8 +100,8 @@ def execute_in_place(path: Path, timeout: int = 600) -> None:
     from nbclient import NotebookClient  # only needed to execute
 
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(notebook, timeout=timeout, record_timing=False, resources={"metadata": {"path": str(path.parent)}})
-    client.execute()
+    resources = {"metadata": {"path": str(path.parent)}}
+    NotebookClient(notebook, timeout=timeout, record_timing=False, resources=resources).execute()
     nbformat.write(notebook, path)
 
 
