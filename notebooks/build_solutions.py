@@ -31,6 +31,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parent
 SOLUTIONS = NOTEBOOKS / "solutions"
@@ -97,8 +98,6 @@ def write_solutions(paths: list[Path]) -> list[Path]:
 
 def execute_in_place(path: Path, timeout: int = 600) -> None:
     """Run the notebook top to bottom in a fresh kernel (cwd = its folder) and save the outputs."""
-    from nbclient import NotebookClient  # only needed to execute
-
     notebook = nbformat.read(path, as_version=4)
     resources = {"metadata": {"path": str(path.parent)}}
     NotebookClient(notebook, timeout=timeout, record_timing=False, resources=resources).execute()
