@@ -12,7 +12,7 @@ with every ``exercise`` cell's source replaced by its solution, and one code
 cell in front that imports ``course`` from the folder above and sets
 ``course.STRICT = True``, so that a wrong or missing solution fails the run.
 
-    python notebooks/build_solutions.py             # write the solutions (outputs cleared)
+    python notebooks/build_solutions.py             # write the solutions that are out of date
     python notebooks/build_solutions.py --execute   # execute every lesson in place, then
                                                     # write and execute the solutions
 
@@ -84,14 +84,24 @@ def solution_path(lesson_path: Path) -> Path:
     return SOLUTIONS / lesson_path.name
 
 
+def cell_sources(notebook: nbformat.NotebookNode) -> list[tuple[str, str]]:
+    """(type, source) of every cell: what "in sync" compares (outputs aside)."""
+    return [(cell.cell_type, cell.source) for cell in notebook.cells]
+
+
 def write_solutions(paths: list[Path]) -> list[Path]:
-    """Write ``solutions/<name>`` for each lesson; return the paths written."""
+    """Write ``solutions/<name>`` for each lesson whose solutions are out of date; return those paths.
+
+    A solutions notebook whose cells already match keeps its file, outputs included.
+    """
     SOLUTIONS.mkdir(exist_ok=True)
     written = []
     for path in paths:
-        lesson = nbformat.read(path, as_version=4)
+        solved = solution_notebook(nbformat.read(path, as_version=4))
         target = solution_path(path)
-        nbformat.write(solution_notebook(lesson), target)
+        if target.exists() and cell_sources(nbformat.read(target, as_version=4)) == cell_sources(solved):
+            continue
+        nbformat.write(solved, target)
         written.append(target)
     return written
 
@@ -118,12 +128,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.execute:
             print(f"executing {path.relative_to(NOTEBOOKS.parent)}", flush=True)
             execute_in_place(path)
-        (solution,) = write_solutions([path])
+        written = write_solutions([path])
+        solution = solution_path(path).relative_to(NOTEBOOKS.parent)
         if args.execute:
-            print(f"executing {solution.relative_to(NOTEBOOKS.parent)}", flush=True)
-            execute_in_place(solution)
+            print(f"executing {solution}", flush=True)
+            execute_in_place(solution_path(path))
         else:
-            print(f"wrote {solution.relative_to(NOTEBOOKS.parent)}")
+            print(f"wrote {solution} (not executed: use --execute)" if written else f"{solution} is up to date")
     return 0
 
 
