@@ -13,6 +13,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograd import Value
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 
@@ -69,8 +71,6 @@ def test_every_code_cell_is_stored_executed_in_order(path):
 @pytest.mark.parametrize("path", ALL, ids=lambda p: str(p.relative_to(NOTEBOOKS)))
 def test_cells_skipped_by_nbmake_are_only_those_waiting_for_the_engine(path):
     """A ``skip-execution`` cell needs an engine API still to be merged; it is stored unexecuted."""
-    from autograd import Value
-
     skipped = [c for c in code_cells(read(path)) if SKIP in tags(c)]
     for cell in skipped:
         assert cell.execution_count is None and not cell.outputs
