@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 # Root installs system packages directly; anyone else through sudo.
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint bench system-deps browser-deps clean
+.PHONY: demo test lint bench notebooks system-deps browser-deps clean
 
 # The Graphviz `dot` binary (pictures) and Python's venv module, from apt, if missing.
 system-deps:
@@ -43,6 +43,10 @@ demo: system-deps $(VENV)/.installed-demo
 # Benchmarks against micrograd and hand-written floats; writes benchmarks/RESULTS.md.
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m benchmarks
+
+# Re-execute every lesson in place (outputs saved), then regenerate and execute the solutions.
+notebooks: system-deps $(VENV)/.installed-test
+	PYTHONPATH=$(CURDIR) $(BIN)/python notebooks/build_solutions.py --execute
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

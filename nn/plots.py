@@ -151,14 +151,19 @@ def plot_decision_boundary(
     y: Sequence,
     ax: Axes | None = None,
     title: str | None = None,
-    resolution: int = 50,
+    resolution: int = 100,
 ) -> Figure:
     """The regions of the plane a 2-input classifier assigns to each class, with the data on top.
 
     The model is evaluated (in eval mode, recording no graph) on a
     ``resolution × resolution`` grid around the data. One output is read as a
     score: class 1 where it is > 0 (hinge loss, logits); several outputs as
-    logits: the class is the largest. The points are coloured by their label.
+    logits: the class is the largest. Each grid point is drawn as a small
+    rectangle in its class's colour (``pcolormesh``): a class is a category,
+    not a height, so the picture never shows a colour between two classes
+    (filled contours of the class index would draw a band of class 1 along
+    every border between classes 0 and 2). The points are coloured by their
+    label.
     """
     from matplotlib.colors import ListedColormap
 
@@ -169,6 +174,8 @@ def plot_decision_boundary(
         raise ValueError(f"plot_decision_boundary: {len(X)} inputs and {len(y)} labels")
     if any(len(x) != 2 for x in X):
         raise ValueError("plot_decision_boundary draws models with exactly 2 inputs")
+    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
+        raise ValueError(f"plot_decision_boundary: resolution must be an int >= 2, not {resolution!r}")
     xs, ys = [p[0] for p in X], [p[1] for p in X]
     pad_x, pad_y = 0.15 * (max(xs) - min(xs) or 1.0), 0.15 * (max(ys) - min(ys) or 1.0)
     gx = _evenly(min(xs) - pad_x, max(xs) + pad_x, resolution)
@@ -183,8 +190,17 @@ def plot_decision_boundary(
     n_colors = max(len(labels), 2, max(max(row) for row in regions) + 1)
     colors = [palette[i % len(palette)] for i in range(n_colors)]
     fig, ax = _figure_and_axes(ax, (5.0, 4.2))
-    ax.contourf(
-        gx, gy, regions, levels=[k - 0.5 for k in range(n_colors + 1)], cmap=ListedColormap(colors), alpha=0.3
+    ax.pcolormesh(
+        gx,
+        gy,
+        regions,
+        shading="nearest",  # grid point (i, j) is the centre of its cell
+        cmap=ListedColormap(colors),
+        vmin=-0.5,  # class k -> colour k
+        vmax=n_colors - 0.5,
+        alpha=0.3,
+        linewidth=0,
+        antialiased=False,
     )
     for k, label in enumerate(labels):
         points = [p for p, t in zip(X, y, strict=True) if t == label]

@@ -63,3 +63,31 @@ def test_save_figure_writes_atomically(tmp_path):
     with pytest.raises(ValueError):
         save_figure(fig, tmp_path / "curve.unknown")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["curve.png", "curve.svg"]
+
+
+def test_decision_regions_are_cells_of_one_class_each_on_a_fine_grid():
+    """Regions are drawn cell by cell (pcolormesh): each grid cell has exactly its predicted class's colour.
+
+    (Filled contours of the class *index* would invent a band of class 1 along every 0/2 border.)
+    """
+    from matplotlib.collections import QuadMesh
+
+    from nn.train import predict, predicted_class
+
+    X, y = data.make_blobs(30, centers=3, seed=0)
+    model = MLP(2, [4, 3], seed=0)
+    fig = plot_decision_boundary(model, X, y)
+    (mesh,) = [c for c in fig.axes[0].collections if isinstance(c, QuadMesh)]
+    cells = mesh.get_array()
+    assert cells.shape == (100, 100)  # the default grid: at least 100 × 100
+    coordinates = mesh.get_coordinates()  # cell corners; the grid points are the cell centres
+    centres = (coordinates[:-1, :-1] + coordinates[1:, 1:]) / 2
+    expected = [[predicted_class(out) for out in predict(model, list(map(list, row)))] for row in centres]
+    assert cells.tolist() == expected
+    assert set(cells.flatten().tolist()) <= {0, 1, 2}
+    # each class index gets its own colour, the one its points are drawn in
+    scatter_colours = [tuple(c.get_facecolor()[0][:3]) for c in fig.axes[0].collections if c is not mesh]
+    for k in set(cells.flatten().tolist()):
+        assert tuple(mesh.cmap(mesh.norm(k))[:3]) == scatter_colours[k]
+    with pytest.raises(ValueError, match="resolution"):
+        plot_decision_boundary(model, X, y, resolution=1)
