@@ -23,6 +23,7 @@ when it is the cell's result (or use ``fig.savefig("flow.png")``).
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autograd import Value
+from autograd.files import write_atomically
+
+from .data import _evenly
+from .train import predict, predicted_class
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -167,8 +172,6 @@ def plot_decision_boundary(
     """
     from matplotlib.colors import ListedColormap
 
-    from .data import _evenly
-    from .train import predict, predicted_class
 
     if len(X) != len(y) or not X:
         raise ValueError(f"plot_decision_boundary: {len(X)} inputs and {len(y)} labels")
@@ -313,10 +316,6 @@ def plot_confusion_matrix(
 def save_figure(figure: Figure, path: str | os.PathLike) -> Path:
     """Write a figure to ``path`` (format from the suffix: .png, .svg, .pdf), atomically:
     a failure leaves no partial file."""
-    import io
-
-    from autograd.files import write_atomically
-
     path = Path(path)
     buffer = io.BytesIO()
     figure.savefig(buffer, format=path.suffix.lstrip(".") or "png", dpi=120)
