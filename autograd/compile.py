@@ -118,6 +118,7 @@ from __future__ import annotations
 
 import builtins
 import functools
+import gc
 import keyword
 import linecache
 import math
@@ -828,7 +829,16 @@ class CompiledGraph:
         self.compile_seconds = time.perf_counter() - start
 
     def __call__(self) -> float:
-        """Recompute every node from the leaves' ``.data``, backpropagate, return the output."""
+        """Recompute every node from the leaves' ``.data``, backpropagate, return the output.
+
+        The cyclic garbage collector is paused meanwhile: a replay creates no
+        reference cycles (everything it allocates is freed by reference
+        counting), and the collector, triggered by its allocations, would
+        otherwise scan the suspended pieces' frames over and over.
+        """
+        collecting = gc.isenabled()
+        if collecting:
+            gc.disable()
         try:
             return self._replay(self.leaves, self._nodes, self.output)
         except (ArithmeticError, ValueError) as error:
@@ -836,6 +846,9 @@ class CompiledGraph:
             if clearer is None:
                 raise
             raise clearer from error
+        finally:
+            if collecting:
+                gc.enable()
 
     def __repr__(self) -> str:
         return (
