@@ -50,7 +50,9 @@ def main(argv: list[str] | None = None) -> int:
         description="Time this engine against micrograd 0.1.0 and hand-written floats.",
     )
     parser.add_argument("--quick", action="store_true", help="tiny sizes and 3 repeats: a smoke run")
-    parser.add_argument("--sizes", type=parse_sizes, help="e.g. moons=100,chain=100000,wide=100000,pairwise=100000")
+    parser.add_argument(
+        "--sizes", type=parse_sizes, help="e.g. moons=100,chain=100000,wide=100000,pairwise=100000"
+    )
     parser.add_argument("--repeats", type=positive, help="timed runs per engine and GC mode (default 5)")
     parser.add_argument(
         "--output",
