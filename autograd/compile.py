@@ -126,7 +126,7 @@ import operator
 import re
 import time
 import weakref
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 
 from .operation import Operation, contribution, substitute
@@ -141,13 +141,14 @@ REPEATED_NODES = 32
 
 # The names the generated code uses itself (labels may not take them).
 _ARGUMENTS = ("leaves", "nodes", "output")
-_DRIVER_NAMES = {"V", "G", "CALLS", "OUTPUT", "runs", "run", "call", "results", "grads", "slot", "value"}
+_DRIVER_NAMES = {"V", "G", "CALLS", "OUTPUT", "runs", "run", "call", "results", "grads", "deque"}
+_DRIVER_NAMES |= {"held", "held_slots", "held_grads"}
 _GENERATED = re.compile(r"(?:[vgxc]|gx)\d+\Z|piece_\d+\Z")
 
 
 def _namespace(operations: Sequence[Operation]) -> dict[str, object]:
     """What the generated code may refer to, besides its own variables: ``math`` and the helpers."""
-    namespace: dict[str, object] = {"math": math}
+    namespace: dict[str, object] = {"math": math, "deque": deque}
     for operation in operations:
         namespace.update(operation.helpers)
     return namespace
@@ -673,11 +674,14 @@ def _gather(slots: Sequence[int]) -> Callable[[list], tuple]:
 class _Call:
     """One call of a piece: which function, which slots of ``V``/``G`` in and out, which constants."""
 
-    __slots__ = ("piece", "inputs", "outputs", "input_slots", "output_slots", "constants", "nodes")
+    __slots__ = ("piece", "inputs", "outputs", "input_slots", "output_slots", "slots")
+    __slots__ += ("shared_inputs", "constants", "nodes")
 
     def __init__(self, piece, input_slots, output_slots, constants, nodes) -> None:
         self.piece = piece
-        self.input_slots, self.output_slots = tuple(input_slots), tuple(output_slots)
+        self.input_slots, self.output_slots = input_slots, tuple(output_slots)
+        self.slots = self.input_slots + self.output_slots  # every slot of V and G it reads
+        self.shared_inputs = False  # True when other calls have the same input slots
         self.inputs, self.outputs = _gather(self.input_slots), _gather(self.output_slots)
         self.constants = tuple(constants)
         self.nodes = nodes
@@ -697,16 +701,30 @@ def replay(leaves, nodes, output):
     for call in CALLS:
         run = call.piece(*call.inputs(V), *call.constants{nodes_argument})
         results = next(run)  # the piece's forward pass, up to its first yield
-        for slot, value in zip(call.output_slots, results):
-            V[slot] = value
+        deque(map(V.__setitem__, call.output_slots, results), 0)  # V[slot] = value, for each output
         runs.append(run)
     # Backward pass: d(output)/d(output) = 1; then the calls in reverse order. Each receives
     # its outputs' gradients and its inputs' gradients so far, and hands the inputs' back.
+    # Calls on the same inputs (a batch's samples, on the parameters) pass them on directly
+    # (`held`); they are stored in G before a call that touches one of those slots.
     G[OUTPUT] = 1.0
+    held = held_slots = None
     for call, run in zip(reversed(CALLS), reversed(runs)):
+        if held is not None and call.input_slots is held.input_slots:
+            held_grads = run.send(call.outputs(G) + held_grads)
+            continue
+        if held is not None and not held_slots.isdisjoint(call.slots):
+            deque(map(G.__setitem__, held.input_slots, held_grads), 0)  # G[slot] = grad
+            held = None
         grads = run.send(call.outputs(G) + call.inputs(G))
-        for slot, grad in zip(call.input_slots, grads):
-            G[slot] = grad
+        if call.shared_inputs:
+            if held is not None:
+                deque(map(G.__setitem__, held.input_slots, held_grads), 0)
+            held, held_slots, held_grads = call, frozenset(call.input_slots), grads
+        else:
+            deque(map(G.__setitem__, call.input_slots, grads), 0)
+    if held is not None:
+        deque(map(G.__setitem__, held.input_slots, held_grads), 0)
     # Write back: the leaves' gradients{write_back_what} and the output.
     for leaf, grad in zip(leaves, G):
         leaf.grad = grad
@@ -743,6 +761,7 @@ class _Program:
         self.parts = []
         calls: list[tuple[int, _Call]] = []
         groups = _pieces(walk)
+        shared: dict[tuple[int, ...], tuple[int, ...]] = {}
         for number, group in enumerate(groups):
             name = f"piece_{number}"
             source, varying = _piece_source(name, group, walk, output, names, write_back)
@@ -750,9 +769,11 @@ class _Program:
             for piece in group:
                 constants = [piece.constants[i] for i in varying]
                 outputs = piece.outputs(walk, output)
+                input_slots = tuple(slot_of(n) for n in piece.inputs)
+                input_slots = shared.setdefault(input_slots, input_slots)  # one tuple: `is` compares
                 call = _Call(
                     name,
-                    [slot_of(n) for n in piece.inputs],
+                    input_slots,
                     [slot_of(n) for n in outputs],
                     constants,
                     piece.nodes if write_back else None,
@@ -760,6 +781,9 @@ class _Program:
                 calls.append((piece.first, call))
         calls.sort(key=lambda item: item[0])
         self.calls = [call for _, call in calls]
+        uses = Counter(id(call.input_slots) for call in self.calls)
+        for call in self.calls:
+            call.shared_inputs = uses[id(call.input_slots)] > 1
         schedule = ", ".join(
             f"piece_{k} ×{len(g)}" if len(g) > 1 else f"piece_{k}" for k, g in enumerate(groups)
         )

@@ -269,7 +269,7 @@ def chain(n_ops: int) -> Workload:
 # ---------------------------------------------------------------- wide
 def pairwise_sum(terms: Sequence):
     """``terms`` summed as a balanced tree: neighbours first, then pairs of pairs (depth log₂ n)."""
-    level = list(terms)
+    level = list(terms)  # (an iterable: the products are made as the first level is)
     while len(level) > 1:
         paired = [a + b for a, b in zip(level[::2], level[1::2], strict=False)]
         if len(level) % 2:
@@ -300,7 +300,7 @@ def wide(n_products: int, pairwise: bool = False) -> Workload:
             leaves["w"] = [V(w) for w in ws]
 
         def total():
-            return add_up([x * w for x, w in zip(leaves["x"], leaves["w"], strict=True)])
+            return add_up(x * w for x, w in zip(leaves["x"], leaves["w"], strict=True))
 
         def build() -> tuple[object, Callable[[], int]]:
             root = total()

@@ -412,10 +412,10 @@ def test_pieces_replay_bit_identically_to_backward(
     order = topological_order(loss)
     with small_pieces():
         step = compile_graph(loss, write_back=write_back)
+        cut = len(order) - len(step.leaves) > compile_module.PIECE_NODES
     assert step.leaves == tuple(n for n in order if n.is_leaf)
     assert step.num_nodes == len(order)
-    if len(order) - len(step.leaves) > compile_module.PIECE_NODES:
-        assert "def piece_0(" in step.source  # cut into pieces, not one function
+    assert ("def piece_0(" in step.source) == cut  # cut into pieces, or one function if small
 
     new = new[: len(leaves)]
     for leaf, x in zip(leaves, new, strict=True):
