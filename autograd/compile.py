@@ -142,7 +142,7 @@ REPEATED_NODES = 32
 # The names the generated code uses itself (labels may not take them).
 _ARGUMENTS = ("leaves", "nodes", "output")
 _DRIVER_NAMES = {"V", "G", "CALLS", "OUTPUT", "runs", "run", "call", "results", "grads", "deque"}
-_DRIVER_NAMES |= {"held", "held_slots", "held_grads"}
+_DRIVER_NAMES |= {"held", "held_set", "held_grads"}
 _GENERATED = re.compile(r"(?:[vgxc]|gx)\d+\Z|piece_\d+\Z")
 
 
@@ -584,6 +584,21 @@ def _straight_line(
     return f"def replay({', '.join(_ARGUMENTS)}):\n" + _indent(lines)
 
 
+def _input_order(group: list[_Piece]) -> tuple[list[int], int]:
+    """The order of a group's inputs as arguments: those the same in every call first; and how many.
+
+    For a batch, the parameters are the same in every sample's call, its
+    inputs (if they are leaves) are not. The driver passes the gradients of
+    the common ones from call to call without storing them (see ``_DRIVER``).
+    """
+    first = group[0].inputs
+    if len(group) == 1:
+        return list(range(len(first))), 0
+    common = [e for e, node in enumerate(first) if all(p.inputs[e] is node for p in group)]
+    seen = set(common)
+    return common + [e for e in range(len(first)) if e not in seen], len(common)
+
+
 def _piece_source(
     name: str, group: list[_Piece], walk: _Walk, output: Value, names: _Names, write_back: bool
 ) -> tuple[str, list[int]]:
@@ -596,6 +611,7 @@ def _piece_source(
     """
     piece = group[0]
     outputs = piece.outputs(walk, output)
+    order, _ = _input_order(group)
     if len(group) == 1:
         writer = _Writer(names.value, names.grad, _literals, names.note)
         inputs = [names.value(n) for n in piece.inputs]
@@ -628,8 +644,8 @@ def _piece_source(
             return f"g{j}" if j is not None else f"gx{outside[node]}"
 
         writer = _Writer(value_of, grad_of, constant_at.__getitem__)
-        inputs = [f"x{e}" for e in range(len(piece.inputs))]
-        input_grads = [f"gx{e}" for e in range(len(piece.inputs))]
+        inputs = [f"x{e}" for e in order]
+        input_grads = [f"gx{e}" for e in order]
         what = (
             f"A sub-graph of {len(piece.nodes)} nodes found {len(group)} times in the graph, "
             "with other inputs or constants"
@@ -642,7 +658,7 @@ def _piece_source(
     given = ", ".join([writer.grad_of(n) for n in outputs] + input_grads)
     labels = [
         f"# {name}:{note[3:]}"
-        for name, node in zip(inputs, piece.inputs, strict=True)
+        for name, node in zip(inputs, [piece.inputs[e] for e in order], strict=True)
         if (note := writer.note(node, name))
     ]
     lines = [
@@ -665,24 +681,29 @@ def _piece_source(
 
 def _gather(slots: Sequence[int]) -> Callable[[list], tuple]:
     """``lambda V: (V[s0], V[s1], ...)`` at C speed (``itemgetter`` returns a bare item for one slot)."""
-    if len(slots) == 1:
-        (slot,) = slots
-        return lambda numbers: (numbers[slot],)
+    if len(slots) <= 1:
+        return (lambda numbers, slot=slots[0]: (numbers[slot],)) if slots else (lambda numbers: ())
     return operator.itemgetter(*slots)
 
 
 class _Call:
-    """One call of a piece: which function, which slots of ``V``/``G`` in and out, which constants."""
+    """One call of a piece: which function, which slots of ``V``/``G`` in and out, which constants.
 
-    __slots__ = ("piece", "inputs", "outputs", "input_slots", "output_slots", "slots")
-    __slots__ += ("shared_inputs", "constants", "nodes")
+    Its first ``held`` inputs are the same in every call of its piece
+    (``held_slots``, one tuple shared by those calls); ``own_slots`` the rest.
+    """
 
-    def __init__(self, piece, input_slots, output_slots, constants, nodes) -> None:
+    __slots__ = ("piece", "inputs", "outputs", "input_slots", "output_slots", "slots", "held")
+    __slots__ += ("held_slots", "own", "own_slots", "constants", "nodes")
+
+    def __init__(self, piece, input_slots, held_slots, output_slots, constants, nodes) -> None:
         self.piece = piece
-        self.input_slots, self.output_slots = input_slots, tuple(output_slots)
+        self.input_slots, self.output_slots = tuple(input_slots), tuple(output_slots)
+        self.held, self.held_slots = len(held_slots), held_slots
+        self.own_slots = self.input_slots[self.held :]
         self.slots = self.input_slots + self.output_slots  # every slot of V and G it reads
-        self.shared_inputs = False  # True when other calls have the same input slots
         self.inputs, self.outputs = _gather(self.input_slots), _gather(self.output_slots)
+        self.own = _gather(self.own_slots)
         self.constants = tuple(constants)
         self.nodes = nodes
 
@@ -705,26 +726,28 @@ def replay(leaves, nodes, output):
         runs.append(run)
     # Backward pass: d(output)/d(output) = 1; then the calls in reverse order. Each receives
     # its outputs' gradients and its inputs' gradients so far, and hands the inputs' back.
-    # Calls on the same inputs (a batch's samples, on the parameters) pass them on directly
-    # (`held`); they are stored in G before a call that touches one of those slots.
+    # The inputs common to every call of a piece (the parameters, for a batch's samples) pass
+    # from call to call directly (`held`), and are stored in G before a call that uses them.
     G[OUTPUT] = 1.0
-    held = held_slots = None
+    held = None
     for call, run in zip(reversed(CALLS), reversed(runs)):
-        if held is not None and call.input_slots is held.input_slots:
-            held_grads = run.send(call.outputs(G) + held_grads)
+        if held is not None and call.held_slots is held.held_slots:
+            grads = run.send(call.outputs(G) + held_grads + call.own(G))
+            held_grads = grads[: call.held]
+            deque(map(G.__setitem__, call.own_slots, grads[call.held :]), 0)  # G[slot] = grad
             continue
-        if held is not None and not held_slots.isdisjoint(call.slots):
-            deque(map(G.__setitem__, held.input_slots, held_grads), 0)  # G[slot] = grad
+        if held is not None and not held_set.isdisjoint(call.slots):
+            deque(map(G.__setitem__, held.held_slots, held_grads), 0)
             held = None
         grads = run.send(call.outputs(G) + call.inputs(G))
-        if call.shared_inputs:
+        if call.held:
             if held is not None:
-                deque(map(G.__setitem__, held.input_slots, held_grads), 0)
-            held, held_slots, held_grads = call, frozenset(call.input_slots), grads
-        else:
-            deque(map(G.__setitem__, call.input_slots, grads), 0)
+                deque(map(G.__setitem__, held.held_slots, held_grads), 0)
+            held, held_set, held_grads = call, frozenset(call.held_slots), grads[: call.held]
+            grads = grads[call.held :]
+        deque(map(G.__setitem__, call.own_slots, grads), 0)
     if held is not None:
-        deque(map(G.__setitem__, held.input_slots, held_grads), 0)
+        deque(map(G.__setitem__, held.held_slots, held_grads), 0)
     # Write back: the leaves' gradients{write_back_what} and the output.
     for leaf, grad in zip(leaves, G):
         leaf.grad = grad
@@ -766,14 +789,16 @@ class _Program:
             name = f"piece_{number}"
             source, varying = _piece_source(name, group, walk, output, names, write_back)
             self.parts.append(source)
+            order, held = _input_order(group)
             for piece in group:
                 constants = [piece.constants[i] for i in varying]
                 outputs = piece.outputs(walk, output)
-                input_slots = tuple(slot_of(n) for n in piece.inputs)
-                input_slots = shared.setdefault(input_slots, input_slots)  # one tuple: `is` compares
+                input_slots = tuple(slot_of(piece.inputs[e]) for e in order)
+                held_slots = shared.setdefault(input_slots[:held], input_slots[:held])  # `is` compares
                 call = _Call(
                     name,
                     input_slots,
+                    held_slots,
                     [slot_of(n) for n in outputs],
                     constants,
                     piece.nodes if write_back else None,
@@ -781,9 +806,6 @@ class _Program:
                 calls.append((piece.first, call))
         calls.sort(key=lambda item: item[0])
         self.calls = [call for _, call in calls]
-        uses = Counter(id(call.input_slots) for call in self.calls)
-        for call in self.calls:
-            call.shared_inputs = uses[id(call.input_slots)] > 1
         schedule = ", ".join(
             f"piece_{k} ×{len(g)}" if len(g) > 1 else f"piece_{k}" for k, g in enumerate(groups)
         )

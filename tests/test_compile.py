@@ -354,7 +354,7 @@ WITH_SAMPLE_CONSTANT = {
     "mul_c": lambda a, c: a * c,
     "rsub_c": lambda a, c: c - a,
     "add_c": lambda a, c: a + c,
-    "clamp_c": lambda a, c: a.clamp(low=c),
+    "clamp_c": lambda a, c: a.clamp(low=float(c)),
     "maximum_c": lambda a, c: a.maximum(c),
 }
 TABLE = {op.name: op for op in OPS if op.arity in (1, 2)}
@@ -385,6 +385,11 @@ def sample_graph(program: list[tuple], params: list[Value], c: float) -> Value:
 
 
 def batch_graph(program, params, constants, pairwise: bool) -> Value:
+    """The samples' terms summed (left to right, or pairwise), plus a term of the parameters.
+
+    ``constants`` are numbers, or leaves of their own (each sample's input, as
+    in micrograd's demo).
+    """
     from benchmarks.workloads import pairwise_sum
 
     terms = [sample_graph(program, params, c) for c in constants]
@@ -400,13 +405,15 @@ def batch_graph(program, params, constants, pairwise: bool) -> Value:
     start=st.floats(-1.0, 1.0),
     pairwise=st.booleans(),
     write_back=st.booleans(),
+    inputs_are_leaves=st.booleans(),
 )
 def test_pieces_replay_bit_identically_to_backward(
-    program, params, new, constants, start, pairwise, write_back
+    program, params, new, constants, start, pairwise, write_back, inputs_are_leaves
 ):
     leaves = [Value(p) for p in params]
+    inputs = [Value(c) for c in constants] if inputs_are_leaves else constants
     try:
-        loss = batch_graph(program, leaves, constants, pairwise)
+        loss = batch_graph(program, leaves, inputs, pairwise)
     except (ArithmeticError, ValueError):
         return  # a program that cannot be built from these numbers
     order = topological_order(loss)
@@ -424,8 +431,9 @@ def test_pieces_replay_bit_identically_to_backward(
     fresh = [Value(x) for x in new]
     for leaf in fresh:
         leaf.grad = start
+    fresh_inputs = [Value(c) for c in constants] if inputs_are_leaves else constants
     try:
-        fresh_loss = batch_graph(program, fresh, constants, pairwise)
+        fresh_loss = batch_graph(program, fresh, fresh_inputs, pairwise)
         fresh_loss.backward()
     except (ArithmeticError, ValueError) as error:
         with pytest.raises(type(error)):  # the same error at replay, and nothing written
@@ -436,6 +444,8 @@ def test_pieces_replay_bit_identically_to_backward(
     assert same(result, fresh_loss.data)
     for leaf, other in zip(leaves, fresh, strict=True):
         assert same(leaf.grad, other.grad), (leaf.grad, other.grad)
+    if inputs_are_leaves:
+        assert all(same(a.grad, b.grad) for a, b in zip(inputs, fresh_inputs, strict=True))
     if write_back:
         fresh_order = topological_order(fresh_loss)
         for node, other in zip(order, fresh_order, strict=True):
