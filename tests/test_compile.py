@@ -435,8 +435,10 @@ def test_pieces_replay_bit_identically_to_backward(
     try:
         fresh_loss = batch_graph(program, fresh, fresh_inputs, pairwise)
         fresh_loss.backward()
-    except (ArithmeticError, ValueError) as error:
-        with pytest.raises(type(error)):  # the same error at replay, and nothing written
+    except (ArithmeticError, ValueError):
+        # An error at replay too, and nothing written. (Not necessarily the same one: when several
+        # operations fail, the replay, in topological order, may meet another one first.)
+        with pytest.raises((ArithmeticError, ValueError)):
             step()
         assert [(v.data, v.grad) for v in order] == before
         return
