@@ -117,6 +117,7 @@ about 1,400 ns per node to build and backpropagate the graph with ``Value``\\ s.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import functools
 import gc
 import keyword
@@ -127,7 +128,7 @@ import re
 import time
 import weakref
 from collections import Counter, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from .operation import Operation, contribution, substitute
 from .value import Value
@@ -849,6 +850,23 @@ class _Program:
         return source, namespace["replay"]
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off inside the block (if it was on), back on after.
+
+    For work that creates no reference cycles: everything it frees goes by
+    reference counting, and anything else waits for the next collection.
+    """
+    collecting = gc.isenabled()
+    if collecting:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
 class CompiledGraph:
     """A recorded graph, replayable with new leaf values: ``step()`` → the output's new value.
 
@@ -863,11 +881,14 @@ class CompiledGraph:
         start = time.perf_counter()
         self.output = output
         self.write_back = write_back
-        program = _Program(output, write_back)
-        self.leaves, self._nodes, self.num_nodes = program.leaves, program.nodes, program.num_nodes
         CompiledGraph._count += 1
         self._filename = f"<compiled graph {CompiledGraph._count}>"
-        self.source, self._replay = program.compile(self._filename)
+        # Compiling allocates many small objects and no garbage cycles: the cyclic collector,
+        # which they would trigger again and again to scan the whole heap, is paused meanwhile.
+        with _collector_paused():
+            program = _Program(output, write_back)
+            self.leaves, self._nodes, self.num_nodes = program.leaves, program.nodes, program.num_nodes
+            self.source, self._replay = program.compile(self._filename)
         # Let tracebacks (and ``inspect``) show the generated lines; forget them with the graph.
         lines = self.source.splitlines(keepends=True)
         linecache.cache[self._filename] = (len(self.source), None, lines, self._filename)
@@ -882,19 +903,14 @@ class CompiledGraph:
         counting), and the collector, triggered by its allocations, would
         otherwise scan the suspended pieces' frames over and over.
         """
-        collecting = gc.isenabled()
-        if collecting:
-            gc.disable()
         try:
-            return self._replay(self.leaves, self._nodes, self.output)
+            with _collector_paused():
+                return self._replay(self.leaves, self._nodes, self.output)
         except (ArithmeticError, ValueError) as error:
             clearer = _with_line(error, self._filename, self.source)
             if clearer is None:
                 raise
             raise clearer from error
-        finally:
-            if collecting:
-                gc.enable()
 
     def __repr__(self) -> str:
         return (
