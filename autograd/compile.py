@@ -92,7 +92,9 @@ By default only the leaves' ``.grad`` (accumulated, as ``backward()`` does)
 and the output's ``.data`` and ``.grad``. The intermediate nodes keep the
 numbers of the pass that built them, which saves two attribute writes per
 node; ``compile_graph(output, write_back=True)`` writes every node's
-``.data`` and ``.grad`` as ``backward()`` would leave them.
+``.data`` and ``.grad`` as ``backward()`` would leave them, and
+``write_back=[node, ...]`` those nodes' only (the predictions a training
+loop reads, say: writing 65,000 nodes back costs more than the replay).
 
 Errors
 ------
@@ -108,10 +110,13 @@ order, which need not be the first your code would meet when rebuilding.)
 Cost
 ----
 Compiling costs a few microseconds per node to find the repeated pieces, plus
-Python's compiler on the distinct pieces only: about 0.2 s and under 1 KB per
-node for the moons demo's 65,000 nodes, about two interpreted training steps
-(see ``benchmarks/RESULTS.md``). A replay costs some 100 ns per node, against
-about 1,400 ns per node to build and backpropagate the graph with ``Value``\\ s.
+Python's compiler on the distinct pieces only: for the moons demo's 65,614
+nodes about 0.2 s (two interpreted training steps) and some 340 bytes of
+memory per node (see ``benchmarks/RESULTS.md``). A replay costs under 200 ns
+per node, against about 1,500 ns per node to build and backpropagate the
+graph with ``Value``\\ s. Python's cyclic garbage collector is paused while
+compiling and replaying: neither creates reference cycles, and the collector
+would otherwise scan the whole heap over and over.
 """
 
 from __future__ import annotations
@@ -128,7 +133,7 @@ import re
 import time
 import weakref
 from collections import Counter, deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 
 from .operation import Operation, contribution, substitute
 from .value import Value
@@ -547,7 +552,7 @@ def _indent(lines: Sequence[str], depth: int = 1) -> str:
 
 
 def _straight_line(
-    walk: _Walk, output: Value, leaves: Sequence[Value], names: _Names, write_back: bool
+    walk: _Walk, output: Value, leaves: Sequence[Value], names: _Names, written: Collection[Value]
 ) -> str:
     """The whole graph as one function, ``replay(leaves, nodes, output)``: for small graphs."""
     nodes = walk.nodes
@@ -575,8 +580,8 @@ def _straight_line(
     lines.append("# Write back: the leaves' gradients and the output.")
     for k, leaf in enumerate(leaves):
         lines.append(f"leaves[{k}].grad = {names.grad(leaf)}")
-    if write_back:
-        for k, node in enumerate(nodes):
+    for k, node in enumerate(nodes):
+        if node in written:
             lines.append(f"nodes[{k}]._data = {names.value(node)}")
             lines.append(f"nodes[{k}].grad = {names.grad(node)}")
     lines.append(f"output._data = {out}")
@@ -601,9 +606,10 @@ def _input_order(group: list[_Piece]) -> tuple[list[int], int]:
 
 
 def _piece_source(
-    name: str, group: list[_Piece], walk: _Walk, output: Value, names: _Names, write_back: bool
-) -> tuple[str, list[int]]:
-    """A generator function computing one piece; returns it and the constants passed per call.
+    name: str, group: list[_Piece], walk: _Walk, output: Value, names: _Names, written: Collection[Value]
+) -> tuple[str, list[int], list[int]]:
+    """A generator function computing one piece; returns it, the constants passed per call, and
+    the positions of the nodes it writes back (``written``: in any call), passed as ``nodes``.
 
     A piece of a group of one is written with the graph's names and its
     constants as literals. A piece called several times takes its inputs as
@@ -651,7 +657,8 @@ def _piece_source(
             f"A sub-graph of {len(piece.nodes)} nodes found {len(group)} times in the graph, "
             "with other inputs or constants"
         )
-    arguments = inputs + [f"c{i}" for i in varying] + (["nodes"] if write_back else [])
+    positions = sorted({j for p in group for j, node in enumerate(p.nodes) if node in written})
+    arguments = inputs + [f"c{i}" for i in varying] + (["nodes"] if written else [])
     forward, done = writer.forward(piece.nodes)
     received = set(piece.inputs) | set(outputs)
     backward = writer.backward(piece.nodes, done, received)
@@ -672,12 +679,12 @@ def _piece_source(
         "# Hand back the inputs' gradients.",
         f"yield ({''.join(f'{g}, ' for g in input_grads)})",
     ]
-    if write_back:
-        lines.append("# Write back every node's number and gradient.")
-        for j, node in enumerate(piece.nodes):
-            lines.append(f"nodes[{j}]._data = {writer.value_of(node)}")
-            lines.append(f"nodes[{j}].grad = {writer.grad_of(node)}")
-    return f"def {name}({', '.join(arguments)}):\n" + _indent(lines), varying
+    if positions:
+        lines.append("# Write back the nodes' numbers and gradients.")
+        for i, j in enumerate(positions):
+            lines.append(f"nodes[{i}]._data = {writer.value_of(piece.nodes[j])}")
+            lines.append(f"nodes[{i}].grad = {writer.grad_of(piece.nodes[j])}")
+    return f"def {name}({', '.join(arguments)}):\n" + _indent(lines), varying, positions
 
 
 def _gather(slots: Sequence[int]) -> Callable[[list], tuple]:
@@ -685,6 +692,16 @@ def _gather(slots: Sequence[int]) -> Callable[[list], tuple]:
     if len(slots) <= 1:
         return (lambda numbers, slot=slots[0]: (numbers[slot],)) if slots else (lambda numbers: ())
     return operator.itemgetter(*slots)
+
+
+class _Discard:
+    """Where a piece writes the number and gradient of a node that this call was not asked to write
+    back (a node at the same place was, in another call of the piece)."""
+
+    __slots__ = ("_data", "grad")
+
+
+_DISCARD = _Discard()
 
 
 class _Call:
@@ -761,8 +778,18 @@ def replay(leaves, nodes, output):
 class _Program:
     """The source of a replay, compiled piece by piece: ``replay`` and what it needs."""
 
-    def __init__(self, output: Value, write_back: bool) -> None:
+    def __init__(self, output: Value, write_back: bool | tuple[Value, ...]) -> None:
         walk = _Walk(output)
+        if write_back is True:
+            written: Collection[Value] = walk.index
+        else:
+            written = {node for node in write_back or () if node._operation is not None}
+            strangers = [node for node in written if node not in walk.index]
+            if strangers:
+                raise ValueError(
+                    f"compile_graph: write_back names {len(strangers)} node(s) that the output does not "
+                    f"depend on, e.g. {strangers[0]!r}"
+                )
         self.leaves = tuple(node for node in walk.order if node._operation is None)
         self.nodes = tuple(walk.nodes)
         self.num_nodes = len(walk.order)
@@ -772,7 +799,7 @@ class _Program:
         names = _Names(walk.order, reserved)
         self.calls: list[_Call] = []
         if len(walk.nodes) <= PIECE_NODES:
-            self.parts = [_straight_line(walk, output, self.leaves, names, write_back)]
+            self.parts = [_straight_line(walk, output, self.leaves, names, written)]
             return
         slot = {leaf: s for s, leaf in enumerate(self.leaves)}
 
@@ -788,7 +815,7 @@ class _Program:
         shared: dict[tuple[int, ...], tuple[int, ...]] = {}
         for number, group in enumerate(groups):
             name = f"piece_{number}"
-            source, varying = _piece_source(name, group, walk, output, names, write_back)
+            source, varying, positions = _piece_source(name, group, walk, output, names, written)
             self.parts.append(source)
             order, held = _input_order(group)
             for piece in group:
@@ -802,7 +829,7 @@ class _Program:
                     held_slots,
                     [slot_of(n) for n in outputs],
                     constants,
-                    piece.nodes if write_back else None,
+                    [piece.nodes[j] if piece.nodes[j] in written else _DISCARD for j in positions],
                 )
                 calls.append((piece.first, call))
         calls.sort(key=lambda item: item[0])
@@ -818,11 +845,11 @@ class _Program:
                 pieces=len(groups),
                 crossing=len(slot) - len(self.leaves),
                 schedule=schedule if len(schedule) < 200 else schedule[:200] + "…",
-                nodes_argument=", call.nodes" if write_back else "",
-                write_back_what=", every node's number and gradient" if write_back else "",
+                nodes_argument=", call.nodes" if written else "",
+                write_back_what=", the nodes' numbers and gradients" if written else "",
                 write_back=(
                     "    for run in runs:\n        next(run, None)  # each piece writes its nodes\n"
-                    if write_back
+                    if written
                     else ""
                 ),
             )
@@ -877,7 +904,7 @@ class CompiledGraph:
 
     _count = 0
 
-    def __init__(self, output: Value, write_back: bool = False) -> None:
+    def __init__(self, output: Value, write_back: bool | tuple[Value, ...] = False) -> None:
         start = time.perf_counter()
         self.output = output
         self.write_back = write_back
@@ -913,9 +940,10 @@ class CompiledGraph:
             raise clearer from error
 
     def __repr__(self) -> str:
+        shown = self.write_back if isinstance(self.write_back, bool) else f"<{len(self.write_back)} nodes>"
         return (
             f"CompiledGraph({self.num_nodes} nodes, {len(self.leaves)} leaves, "
-            f"write_back={self.write_back}, output={self.output!r})"
+            f"write_back={shown}, output={self.output!r})"
         )
 
 
@@ -936,7 +964,7 @@ def _with_line(error: Exception, filename: str, source: str) -> Exception | None
         return None
 
 
-def compile_graph(output: Value, *, write_back: bool = False) -> CompiledGraph:
+def compile_graph(output: Value, *, write_back: bool | Iterable[Value] = False) -> CompiledGraph:
     """Compile the graph that produced ``output`` into a replayable forward+backward step.
 
     ``output`` must already have been computed (its graph recorded, i.e. not
@@ -944,6 +972,9 @@ def compile_graph(output: Value, *, write_back: bool = False) -> CompiledGraph:
     graph with the leaves' current ``.data``; it accumulates into the leaves'
     ``.grad`` like ``output.backward()`` (bit for bit) and returns the
     output's new value. Read ``.source`` to see the chain rule unrolled.
+    Intermediate nodes keep their numbers unless ``write_back`` is ``True``
+    (every node gets its ``.data`` and ``.grad``, as after ``backward()``) or a
+    collection of nodes (those nodes do).
 
     What a replay captures: the operations that ran, and every branch inside
     them, re-evaluated on the new numbers (``relu``, ``leaky_relu``, ``abs``,
@@ -963,5 +994,12 @@ def compile_graph(output: Value, *, write_back: bool = False) -> CompiledGraph:
     if not isinstance(output, Value):
         raise TypeError(f"compile_graph: output must be a Value, not {type(output).__name__}")
     if not isinstance(write_back, bool):
-        raise TypeError(f"compile_graph: write_back must be a bool, not {type(write_back).__name__}")
+        try:
+            write_back = tuple(write_back)
+        except TypeError:
+            raise TypeError(
+                f"compile_graph: write_back must be a bool or Values, not {type(write_back).__name__}"
+            ) from None
+        if not all(isinstance(node, Value) for node in write_back):
+            raise TypeError("compile_graph: write_back must be a bool or Values")
     return CompiledGraph(output, write_back)

@@ -540,3 +540,38 @@ def test_compile_seconds_is_the_time_compile_graph_took():
     assert 0.0 < step.compile_seconds <= took
     assert step.output is y and step.leaves == (x,) and step.write_back is False
     assert step.num_nodes == len(topological_order(y)) == 4
+
+
+@pytest.mark.parametrize("pieces", [False, True])
+def test_write_back_of_chosen_nodes_only(pieces):
+    params, loss = mlp_batch(6)
+    recorded = loss()
+    order = topological_order(recorded)
+    chosen = [n for n in order if n.op == "relu"][::7]  # some nodes inside the samples' pieces
+    others = [n for n in order if not n.is_leaf and n not in chosen and n is not recorded]
+    with small_pieces(piece_nodes=200, repeated_nodes=20) if pieces else small_pieces(10**6, 10**6):
+        step = compile_graph(recorded, write_back=chosen)
+    assert ("def piece_0(" in step.source) == pieces
+    for p in params:
+        p.data *= 0.5
+    kept = [(n.data, n.grad) for n in others]
+    step()
+    fresh = loss()
+    fresh.backward()
+    position = {n: i for i, n in enumerate(order)}
+    fresh_order = topological_order(fresh)
+    for node in chosen:  # as backward() leaves them
+        assert (node.data, node.grad) == (fresh_order[position[node]].data, fresh_order[position[node]].grad)
+    assert [(n.data, n.grad) for n in others] == kept  # the rest keep the recording's numbers
+    assert "write_back=<" in repr(step)
+
+
+def test_write_back_refuses_what_is_not_a_node_of_the_graph():
+    x = Value(1.0)
+    y = x * 2.0
+    with pytest.raises(ValueError, match="does not depend on"):
+        compile_graph(y, write_back=[Value(3.0) * 2.0])
+    with pytest.raises(TypeError, match="bool or Values"):
+        compile_graph(y, write_back=[1.0])
+    with pytest.raises(TypeError, match="bool or Values"):
+        compile_graph(y, write_back=1)
