@@ -348,26 +348,27 @@ class _Piece:
         inputs: dict[Value, int] = {}
         constants: list[float] = []
         key: list[object] = []  # flat: operation, then a reference per parent
-        push = key.append
+        push, number = key.append, inputs.setdefault
         for node in nodes:
             push(node._operation)
             a, b = node._a, node._b
-            if a.__class__ is tuple:
-                parents = a
+            if a.__class__ is tuple:  # many parents (logsumexp)
                 push(len(a))
-            else:
-                parents = (a, b) if b.__class__ is Value else (a,)
-                if b is not None and b.__class__ is not Value:  # the plain numbers, as node.constants
-                    constants.extend(b if b.__class__ is tuple else (b,))
-            for parent in parents:
-                j = index(parent)
-                if j is not None and j >= first:
-                    push(j - first)  # a node of the piece, by position
-                else:
-                    r = inputs.get(parent)
-                    if r is None:
-                        r = inputs[parent] = len(inputs)
-                    push(~r)  # an input, by order of first use: -1, -2, ...
+                for parent in a:
+                    j = index(parent)
+                    push(j - first if j is not None and j >= first else ~number(parent, len(inputs)))
+                continue
+            # A parent is a node of the piece (by position), or an input (by order of first use, as
+            # -1, -2, ...); the constants are read as node.constants reads them.
+            j = index(a)
+            push(j - first if j is not None and j >= first else ~number(a, len(inputs)))
+            if b.__class__ is Value:
+                j = index(b)
+                push(j - first if j is not None and j >= first else ~number(b, len(inputs)))
+            elif b.__class__ is tuple:
+                constants.extend(b)
+            elif b is not None:
+                constants.append(b)
         self.inputs = list(inputs)
         self.constants = constants
         self.key = tuple(key)
@@ -657,7 +658,9 @@ def _piece_source(
             f"A sub-graph of {len(piece.nodes)} nodes found {len(group)} times in the graph, "
             "with other inputs or constants"
         )
-    positions = sorted({j for p in group for j, node in enumerate(p.nodes) if node in written})
+    positions = []
+    if written:
+        positions = sorted({j for p in group for j, node in enumerate(p.nodes) if node in written})
     arguments = inputs + [f"c{i}" for i in varying] + (["nodes"] if written else [])
     forward, done = writer.forward(piece.nodes)
     received = set(piece.inputs) | set(outputs)
