@@ -136,10 +136,25 @@ def chain(y0: float, a: float, b: float, c: float, groups: int) -> tuple[float, 
     return out, [gy, ga, gb, gc]
 
 
-def wide(xs: Sequence[float], ws: Sequence[float]) -> tuple[float, list[float], list[float]]:
-    """The wide workload: ``s = Σ xᵢ·wᵢ``; ds/dxᵢ = wᵢ, ds/dwᵢ = xᵢ."""
-    s = 0.0
-    for x, w in zip(xs, ws, strict=True):
-        s += x * w
+def wide(
+    xs: Sequence[float], ws: Sequence[float], pairwise: bool = False
+) -> tuple[float, list[float], list[float]]:
+    """The wide workload: ``s = Σ xᵢ·wᵢ`` (left to right, or as a balanced tree); ds/dxᵢ = wᵢ, ds/dwᵢ = xᵢ.
+
+    Every product reaches the sum through additions only, so the gradients
+    are the same for both shapes: a seed of 1.0 passed down unchanged.
+    """
+    if pairwise:
+        products = [x * w for x, w in zip(xs, ws, strict=True)]
+        while len(products) > 1:
+            paired = [a + b for a, b in zip(products[::2], products[1::2], strict=False)]
+            if len(products) % 2:
+                paired.append(products[-1])
+            products = paired
+        s = products[0]
+    else:
+        s = 0.0
+        for x, w in zip(xs, ws, strict=True):
+            s += x * w
     gs = 1.0
     return s, [gs * w for w in ws], [gs * x for x in xs]

@@ -12,13 +12,15 @@ the graph is recorded once, then replayed) and ``micrograd`` (0.1.0).
 
 from __future__ import annotations
 
+import gc
 import random
 import sys
+import tracemalloc
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from autograd import Value, topological_order
-from autograd.compile import compile_graph
+from autograd.compile import CompiledGraph, compile_graph
 
 from . import floats
 
@@ -148,7 +150,7 @@ def moons(n_points: int, seed: int = 0) -> Workload:
     # The compiled step records the graph once (inputs are leaves, as in micrograd's demo).
     inputs = [[Value(a), Value(b)] for a, b in X]
     recorded = hinge_objective([compiled_model(x) for x in inputs], y, compiled_params)
-    replay = compile_graph(recorded)
+    replay, compile_bytes = compile_measured(recorded)
 
     def compiled_step() -> None:
         _zero(compiled_params)
@@ -180,8 +182,28 @@ def moons(n_points: int, seed: int = 0) -> Workload:
             Case("compiled", compiled_step, compiled_gradients),
             Case("micrograd", interpreted(theirs_loss, t_params), gradients_of(theirs_loss, t_params)),
         ],
-        extra={"compile seconds": replay.compile_seconds, "graph nodes": replay.num_nodes},
+        extra={
+            "compile seconds": replay.compile_seconds,
+            "compile memory, bytes per node": round(compile_bytes / replay.num_nodes),
+            "graph nodes": replay.num_nodes,
+        },
     )
+
+
+def compile_measured(output: Value) -> tuple[CompiledGraph, int]:
+    """``compile_graph(output)`` (timed as it runs, GC on), and the peak memory a second compile
+    allocates under ``tracemalloc`` (peak − start, in bytes; tracing slows it, so it is not timed)."""
+    compiled = compile_graph(output)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        traced = compile_graph(output)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    del traced
+    return compiled, peak - start
 
 
 # ---------------------------------------------------------------- chain
@@ -245,13 +267,30 @@ def chain(n_ops: int) -> Workload:
 
 
 # ---------------------------------------------------------------- wide
-def wide(n_products: int) -> Workload:
-    """``Σᵢ xᵢ·wᵢ`` over ``n_products`` pairs of leaves (made before each run, untimed), then backward."""
+def pairwise_sum(terms: Sequence):
+    """``terms`` summed as a balanced tree: neighbours first, then pairs of pairs (depth log₂ n)."""
+    level = list(terms)  # (an iterable: the products are made as the first level is)
+    while len(level) > 1:
+        paired = [a + b for a, b in zip(level[::2], level[1::2], strict=False)]
+        if len(level) % 2:
+            paired.append(level[-1])
+        level = paired
+    return level[0]
+
+
+def wide(n_products: int, pairwise: bool = False) -> Workload:
+    """``Σᵢ xᵢ·wᵢ`` over ``n_products`` pairs of leaves (made before each run, untimed), then backward.
+
+    ``pairwise=False`` sums left to right with Python's ``sum`` (a chain of
+    additions as deep as the graph is wide); ``pairwise=True`` as a balanced
+    tree (``pairwise_sum``), the shape of a reduction written for accuracy.
+    """
     MValue, _ = micrograd_modules()
     rng = random.Random(1)
     xs = [rng.uniform(-1.0, 1.0) for _ in range(n_products)]
     ws = [rng.uniform(-1.0, 1.0) for _ in range(n_products)]
     micrograd_recursion_limit(2 * n_products)
+    add_up = pairwise_sum if pairwise else sum
 
     def engine_case(name: str, V: type) -> Case:
         leaves: dict[str, list] = {}
@@ -261,7 +300,7 @@ def wide(n_products: int) -> Workload:
             leaves["w"] = [V(w) for w in ws]
 
         def total():
-            return sum(x * w for x, w in zip(leaves["x"], leaves["w"], strict=True))
+            return add_up(x * w for x, w in zip(leaves["x"], leaves["w"], strict=True))
 
         def build() -> tuple[object, Callable[[], int]]:
             root = total()
@@ -276,21 +315,23 @@ def wide(n_products: int) -> Workload:
 
         return Case(name, run, grads, build, setup, leaves.clear)
 
+    def float_run():
+        return floats.wide(xs, ws, pairwise)
+
     def float_grads() -> list[float]:
-        _, gx, gw = floats.wide(xs, ws)
+        _, gx, gw = float_run()
         return gx + gw
 
+    shape = "as a balanced tree (pairwise)" if pairwise else "left to right (sum)"
     return Workload(
-        name="wide",
-        description=f"sum of {n_products:,} products of leaves (x·w), then backward",
+        name="wide pairwise" if pairwise else "wide",
+        description=f"{n_products:,} products of leaves (x·w) summed {shape}, then backward",
         cases=[
-            Case(
-                "floats", lambda: floats.wide(xs, ws), float_grads, lambda: (floats.wide(xs, ws), lambda: 0)
-            ),
+            Case("floats", float_run, float_grads, lambda: (float_run(), lambda: 0)),
             engine_case("autograd", Value),
             engine_case("micrograd", MValue),
         ],
-        operations=2 * n_products,
+        operations=2 * n_products - (1 if pairwise else 0),
     )
 
 

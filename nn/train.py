@@ -231,8 +231,9 @@ class _CompiledSteps(_InterpretedSteps):
             value = _loss_value(self.loss, predictions, yb)
             if not math.isfinite(value.data):
                 return predictions, value.data
-            # write_back: the predictions are inner nodes, and the metrics read them.
-            entry = self.compiled[key] = (compile_graph(value, write_back=True), predictions)
+            # write_back: the predictions are inner nodes, and the metrics read them (only them).
+            outputs = [v for p in predictions for v in (p if isinstance(p, list) else [p])]
+            entry = self.compiled[key] = (compile_graph(value, write_back=outputs), predictions)
         replay, predictions = entry
         return predictions, replay()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
@@ -19,11 +20,15 @@ def test_quick_run_writes_a_complete_table(tmp_path, capsys):
     text = out.read_text(encoding="utf-8")
     assert text == capsys.readouterr().out.split("\n\n", 1)[1].rsplit("\nwritten to", 1)[0]
     assert "Python 3." in text and "cores" in text
-    for workload in ("moons step", "chain", "wide"):
+    for workload in ("moons step", "chain", "wide", "wide pairwise"):
         assert text.count(f"| {workload} | on |") == 1 and text.count(f"| {workload} | off |") == 1
-    for engine in ("floats", "autograd", "micrograd"):
-        assert f"| chain | {engine} |" in text and f"| wide | {engine} |" in text
-    assert "compile seconds" in text and "setrecursionlimit" in text
+        if workload != "moons step":
+            for engine in ("floats", "autograd", "micrograd"):
+                assert f"| {workload} | {engine} |" in text
+    assert "setrecursionlimit" in text
+    # The compile figures of the moons graph: seconds, their ratio to a step, memory per node.
+    assert re.search(r"compile seconds: \d+\.\d\d \(\d+\.\d× one interpreted step, GC on\)\.", text)
+    assert re.search(r"compile memory, bytes per node: [\d,]+\.", text)
     assert not list(tmp_path.glob(".*.tmp"))  # the atomic write left no temporary file
 
 
@@ -45,6 +50,29 @@ def test_hand_written_floats_agree_with_the_engine():
     xs, ws = [0.5, -1.0, 2.0], [3.0, 0.25, -0.5]
     s, gx, gw = floats.wide(xs, ws)
     assert (s, gx, gw) == (1.5 - 0.25 - 1.0, ws, xs)
+    s, gx, gw = floats.wide(xs, ws, pairwise=True)
+    assert (s, gx, gw) == ((1.5 + -0.25) + -1.0, ws, xs)
+
+
+def test_pairwise_sum_is_a_balanced_tree():
+    leaves = [Value(float(i)) for i in range(5)]
+    total = workloads.pairwise_sum(leaves)
+    assert total.data == 10.0
+    # ((0 + 1) + (2 + 3)) + 4: depth 3, not a chain of 4
+    left, right = total.parents
+    assert right is leaves[4] and [p.parents for p in left.parents] == [tuple(leaves[:2]), tuple(leaves[2:4])]
+    total.backward()
+    assert [v.grad for v in leaves] == [1.0] * 5
+
+
+def test_wide_workloads_agree_in_both_shapes():
+    for pairwise in (False, True):
+        workload = workloads.wide(50, pairwise=pairwise)
+        runner.check_agreement(workload)
+        memory = {m.engine: m for m in runner.measure_memory(workload)}
+        # 50 products, then 49 additions in a tree, or 50 with sum() (which starts from 0)
+        assert memory["autograd"].nodes == workload.operations == (99 if pairwise else 100)
+        assert memory["autograd"].bytes_total / workload.operations <= 150
 
 
 def test_float_mlp_layout_round_trips():
@@ -97,4 +125,5 @@ def test_bad_sizes_are_refused(bad):
 
 
 def test_sizes_keep_defaults_for_unnamed_workloads():
-    assert parse_sizes("chain=600") == {"moons": 100, "chain": 600, "wide": 100_000}
+    assert parse_sizes("chain=600") == {"moons": 100, "chain": 600, "wide": 100_000, "pairwise": 100_000}
+    assert parse_sizes("pairwise=10")["pairwise"] == 10
