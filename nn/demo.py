@@ -24,9 +24,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from autograd import Value, walkthrough
+from autograd import Value, save_graph, walkthrough
 
-from . import MLP, data, losses, optim
+from . import MLP, data, losses, optim, plots
 from .train import fit
 
 # Each optimizer with a learning rate that trains this problem well in ~100 steps.
@@ -104,8 +104,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def write_pictures(model: MLP, X, y, history, out: Path) -> list[Path]:
     """The decision boundary, the learning curves and one neuron's graph, in ``out``."""
-    from . import plots
-
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, figure in (
@@ -141,8 +139,6 @@ def save_neuron_graph(model: MLP, x: Sequence[float], path: Path) -> Path:
     After a backward pass from its output; the weights' gradients from
     training are saved and restored around it.
     """
-    from autograd import save_graph
-
     neuron, out = neuron_on(model, x)
     saved = [p.grad for p in neuron.parameters()]
     try:
