@@ -68,6 +68,16 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None and len(sys.argv) > 1:
         command += " " + " ".join(sys.argv[1:])
 
+    # micrograd's recursive sort needs a higher recursion limit; put the caller's back afterwards.
+    limit = sys.getrecursionlimit()
+    try:
+        return _run(sizes, repeats, output, command)
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _run(sizes: dict[str, int], repeats: int, output: Path | None, command: str) -> int:
+    """Build, check, time and measure every workload; print (and write) the table."""
     started = time.perf_counter()
     print(runner.machine(), flush=True)
     chosen = [

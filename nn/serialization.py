@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -71,6 +72,8 @@ def load(path: str | os.PathLike) -> dict[str, float]:
     path = Path(path)
     try:
         text = path.read_bytes().decode("utf-8-sig")  # -sig: a byte-order mark is skipped
+        if _nesting_depth(text) > MAX_NESTING:
+            raise RecursionError
         document = json.loads(text, object_pairs_hook=_without_duplicates, parse_int=_integer)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ValueError(f"{path} is not a saved state_dict: {error}") from None
@@ -95,6 +98,31 @@ def load(path: str | os.PathLike) -> dict[str, float]:
     if not isinstance(parameters, dict):
         raise ValueError(f"{path}: 'parameters' must be an object of names to numbers")
     return {name: _weight(path, name, number) for name, number in parameters.items()}
+
+
+#: How deeply a saved file may nest JSON arrays and objects (a saved state_dict nests 2 deep).
+MAX_NESTING = 32
+
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _nesting_depth(text: str) -> int:
+    """The deepest nesting of ``[``/``{`` in a JSON text (brackets inside strings do not count).
+
+    Checked before parsing: the JSON parser recurses once per level in C, and
+    with a raised recursion limit a deeply nested file could crash the process
+    instead of raising ``RecursionError``.
+    """
+    depth = deepest = 0
+    for bracket in _BRACKET.finditer(_STRING.sub("", text)):
+        if bracket.group() in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
 
 
 def _weight(path: Path, name: str, number: object) -> float:

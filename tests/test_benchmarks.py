@@ -14,6 +14,24 @@ from benchmarks import floats, runner, workloads  # noqa: E402
 from benchmarks.__main__ import main, parse_sizes  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_recursion_limit():
+    """Building micrograd's workloads raises the recursion limit; later tests get the default back."""
+    import sys
+
+    limit = sys.getrecursionlimit()
+    yield
+    sys.setrecursionlimit(limit)
+
+
+def test_a_benchmark_run_leaves_the_recursion_limit_as_it_was():
+    import sys
+
+    limit = sys.getrecursionlimit()
+    assert main(["--quick", "--repeats", "1", "--sizes", "moons=4,chain=60,wide=50,pairwise=50"]) == 0
+    assert sys.getrecursionlimit() == limit
+
+
 def test_quick_run_writes_a_complete_table(tmp_path, capsys):
     out = tmp_path / "RESULTS.md"
     assert main(["--quick", "--repeats", "1", "--output", str(out)]) == 0

@@ -155,3 +155,18 @@ def test_an_error_after_the_temporary_file_exists_leaves_the_old_file_and_no_tem
     assert len(names) == 2 and re.fullmatch(r"\.weights\.json\.\d+\.[0-9a-f]{8}\.tmp", names[0])
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["weights.json"]  # and it was removed
+
+
+def test_deep_json_is_refused_even_with_a_raised_recursion_limit(tmp_path):
+    """The C JSON parser recurses per level: with a raised limit, 100,000 levels would crash the process."""
+    import sys
+
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(1_000_000)
+    try:
+        with pytest.raises(ValueError, match="nested too deeply"):
+            nn.load(path)
+    finally:
+        sys.setrecursionlimit(limit)
