@@ -560,20 +560,11 @@ def test_an_mlp_batch_is_written_once_per_sample_shape_and_replays_exactly():
 
 
 def test_compiling_a_batch_adds_well_under_a_kilobyte_per_node():
-    import gc
-    import tracemalloc
+    from benchmarks.workloads import compile_measured  # the benchmarks' own measurement
 
     _, loss = mlp_batch(50)
-    recorded = loss()
-    gc.collect()
-    tracemalloc.start()
-    try:
-        start = tracemalloc.get_traced_memory()[0]
-        step = compile_graph(recorded)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert (peak - start) / step.num_nodes < 1024  # writing it all out took ~5-7 KB a node
+    step, peak = compile_measured(loss())
+    assert peak / step.num_nodes < 1024  # writing it all out took ~5-7 KB a node
 
 
 def test_an_error_in_a_piece_names_its_line_and_changes_nothing():
