@@ -46,20 +46,7 @@ def topological_order(root: Value) -> list[Value]:
     """
     if not isinstance(root, Value):
         raise TypeError(f"expected a Value, not {type(root).__name__}")
-    return _post_order(root, leaves=True)
-
-
-def _post_order(root: Value, leaves: bool) -> list[Value]:
-    """The walk behind ``topological_order``; ``leaves=False`` leaves the leaves out.
-
-    ``backward`` only needs the nodes that have an operation, in the same
-    relative order. Never pushing a leaf saves a stack push, a pop and a set
-    insertion per leaf: half the work on a graph like ``sum(x_i * w_i)``,
-    where every product has two leaf parents.
-    """
     order: list[Value] = []
-    if not leaves and root._operation is None:
-        return order
     visited: set[Value] = set()
     stack: list[Value | None] = [root]
     push = stack.append
@@ -79,17 +66,67 @@ def _post_order(root: Value, leaves: bool) -> list[Value]:
             continue
         push(node)
         push(None)
+        # node.parents, read from the slots directly: this loop runs once per node.
+        if a.__class__ is tuple:  # an operation of many inputs (logsumexp)
+            stack.extend(p for p in a if p not in visited)
+            continue
+        if a not in visited:
+            push(a)
+        b = node._b  # a second parent, or the constant(s) of an operation with one
+        if b.__class__ is Value and b not in visited:
+            push(b)
+    return order
+
+
+class _Zero(float):
+    """0.0 as an object of its own: each backward walk marks the nodes it has visited with one."""
+
+    __slots__ = ()
+
+
+def _intermediate_nodes(root: Value) -> list[Value]:
+    """The intermediate results ``root`` depends on, ``grad`` set to 0.0: what ``backward`` walks.
+
+    The same walk as :func:`topological_order`, in the same order, with two
+    savings that make it about twice as fast:
+
+    * **Leaves are never pushed.** They have no backward function to call, and
+      on a graph like ``sum(x_i * w_i)`` they are half the parents.
+    * **No visited set.** Every intermediate node has to start the pass with
+      ``grad = 0.0`` anyway, so the walk sets it as it arrives, to one float
+      object made for this walk: ``zero``. No node can have held that very
+      object before, so ``node.grad is zero`` means "visited in this walk".
+      An identity test on the node in hand costs less than hashing it into a
+      set, and the separate pass that zeroed the gradients is gone.
+    """
+    order: list[Value] = []
+    if root._operation is None:
+        return order
+    zero = _Zero()  # a new object each call: equal to 0.0, identical to nothing else
+    stack: list[Value | None] = [root]
+    push = stack.append
+    pop = stack.pop
+    append = order.append
+    while stack:
+        node = pop()
+        if node is None:  # marker: the node below it has all its parents in `order`
+            append(pop())
+            continue
+        if node.grad is zero:
+            continue
+        node.grad = zero
+        push(node)
+        push(None)
+        a = node._a
         if a.__class__ is tuple:  # an operation of many inputs (logsumexp)
             for p in a:
-                if (leaves or p._operation is not None) and p not in visited:
+                if p._operation is not None and p.grad is not zero:
                     push(p)
             continue
-        # Without leaves, the attribute test comes first: it spares a set lookup per leaf.
-        if (leaves or a._operation is not None) and a not in visited:
+        if a._operation is not None and a.grad is not zero:
             push(a)
-        b = node._b
-        # _b may hold a constant (a float, or a tuple of them) instead of a second parent.
-        if b.__class__ is Value and (leaves or b._operation is not None) and b not in visited:
+        b = node._b  # a second parent, or the constant(s) of an operation with one
+        if b.__class__ is Value and b._operation is not None and b.grad is not zero:
             push(b)
     return order
 
@@ -114,9 +151,7 @@ def backward(root: Value) -> None:
     """
     if not isinstance(root, Value):
         raise TypeError(f"expected a Value, not {type(root).__name__}")
-    order = _post_order(root, leaves=False)
-    for node in order:  # intermediate results: start from zero
-        node.grad = 0.0
+    order = _intermediate_nodes(root)  # each with grad 0.0
     root.grad += 1.0  # d(root)/d(root)
     node = root
     try:

@@ -5,6 +5,12 @@ How the numbers are taken
 * **Agreement first.** Before anything is timed, every engine computes the
   gradients of the workload from the same state, and they must equal the
   hand-written floats' to 1e-9 (relative to the larger magnitude, at least 1).
+* **CPU time.** A run is timed with ``time.process_time()``: the processor
+  time this process used (garbage collection included), not the time on the
+  wall clock, which on a shared machine also counts the turns other
+  processes take on the same cores. Two runs of the same step can then still
+  differ (other processes share the caches too), but not by the length of
+  someone else's job.
 * **Interleaved.** Repeat ``r`` times: run engine A once, B once, C once, …
   (ABCABC…, not AAA…BBB…), so that a slow spell of a shared machine hits
   every engine alike. The table shows medians.
@@ -126,9 +132,9 @@ def _time_once(case: Case, gc_enabled: bool) -> float:
         else:
             gc.disable()
         try:
-            start = time.perf_counter()
+            start = time.process_time()
             case.run()
-            return time.perf_counter() - start
+            return time.process_time() - start
         finally:
             gc.enable()
 
@@ -199,7 +205,8 @@ def format_results(
         "",
         f"`{command}` on {now}  ",
         f"Machine: {machine()}  ",
-        f"Medians of {repeats} interleaved runs (ms). Ratios: how many times faster than micrograd, "
+        f"Medians of {repeats} interleaved runs (ms of CPU time, `time.process_time()`). "
+        "Ratios: how many times faster than micrograd, "
         "and how many times slower than the hand-written floats.",
         "",
         "| workload | GC | floats | autograd | compiled | micrograd | micrograd ÷ autograd "

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import sys
 
 import pytest
 
-from autograd import Value, backward, is_grad_enabled, no_grad, topological_order
+from autograd import Value, backward, is_grad_enabled, logsumexp, no_grad, topological_order
+from autograd.graph import _intermediate_nodes
 
 
 def test_topological_order_puts_every_parent_before_its_children():
@@ -66,6 +68,34 @@ def test_non_leaf_gradients_hold_the_latest_pass_only():
     y.backward()
     assert h.grad == first == 12.0  # micrograd would give 24 here
     assert y.grad == 1.0
+
+
+def test_the_backward_walk_is_the_topological_order_without_leaves():
+    # backward() walks only intermediate results, marking them as it goes instead of
+    # keeping a visited set; the order must stay topological_order's, or the compiled
+    # replay (which reproduces that order) would round sums differently.
+    x, w = Value(0.5), Value(-2.0)
+    h = x * w
+    shared = h.tanh()
+    tail = logsumexp([shared, h, x])
+    y = (shared * h + tail) / (shared - 3)
+    intermediates = [n for n in topological_order(y) if n.operation is not None]
+    assert _intermediate_nodes(y) == intermediates
+    assert all(n.grad == 0.0 for n in intermediates)
+
+
+def test_backward_restarts_every_intermediate_gradient_from_zero():
+    x = Value(1.5)
+    h = x * 2
+    (h * h).backward()
+    assert h.grad == 6.0
+    # A second graph through the same node: h's gradient is this pass's only,
+    # and every intermediate gradient is a plain float again afterwards.
+    y = h.exp() + h
+    y.backward()
+    assert h.grad == math.exp(3.0) + 1.0
+    assert [type(n.grad) for n in topological_order(y)] == [float] * 4
+    assert x.grad == 12.0 + 2 * (math.exp(3.0) + 1.0)  # a leaf accumulates
 
 
 def test_backward_on_a_leaf_accumulates_one():
