@@ -6,6 +6,8 @@ The backward pass in three steps
    *after* all of its parents (a topological order). Reversed, that order
    visits a node only once every node that used it has been visited, so by the
    time we reach a node its ``grad`` has received all its contributions.
+   Every intermediate node starts from ``grad = 0.0`` (leaves keep theirs:
+   they accumulate).
 2. **Seed.** d(output)/d(output) = 1.
 3. **Apply the chain rule in reverse order.** Each node hands
    ``node.grad * local derivative`` to its parents (``Value``'s backward
