@@ -121,9 +121,7 @@ def _intermediate_nodes(root: Value) -> list[Value]:
         push(None)
         a = node._a
         if a.__class__ is tuple:  # an operation of many inputs (logsumexp)
-            for p in a:
-                if p._operation is not None and p.grad is not zero:
-                    push(p)
+            stack.extend(p for p in a if p._operation is not None and p.grad is not zero)
             continue
         if a._operation is not None and a.grad is not zero:
             push(a)
