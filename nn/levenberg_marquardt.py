@@ -48,7 +48,7 @@ The damping matrix: ``D = I`` here
 Marquardt (1963) proposed ``D = diag(JᵀJ)`` instead of Levenberg's (1944)
 identity, which makes the step invariant to rescaling a parameter. This
 class uses ``D = I``: the large-λ limit is then exactly gradient descent
-(the picture notebook 12 draws), and a parameter no residual depends on (a
+(the picture notebook 13 draws), and a parameter no residual depends on (a
 zero column of ``J``, so a zero diagonal entry of ``JᵀJ``) needs no special
 case: its row of the system reads ``λ·δ_k = 0``, and it does not move.
 λ stays within ``[MIN_DAMPING, MAX_DAMPING]`` (1e-12 and 1e16): far below
