@@ -56,7 +56,7 @@ from typing import Any
 
 from autograd import Value
 
-from .checks import distinct_values, finite_float, int_at_least, value_list
+from .checks import finite_float, int_at_least, leaf_parameters, value_list
 
 __all__ = [
     "SGD",
@@ -217,7 +217,7 @@ class Optimizer:
 
     def __init__(self, params: Iterable[Value], lr: float, maximize: bool = False) -> None:
         name = type(self).__name__
-        params = distinct_values(params, name)
+        params = leaf_parameters(params, name)
         lr = _at_least_zero("lr", lr)
         maximize = _flag("maximize", maximize)
         if not params:
