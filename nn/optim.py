@@ -201,6 +201,10 @@ def _lerp(start: float, end: float, weight: float) -> float:
 class Optimizer:
     """What every optimizer shares: the parameters, ``lr``, ``zero_grad`` and the state.
 
+    The parameters are leaves (``model.parameters()``, or ``Value`` objects you
+    made): a ``Value`` computed by an operation is refused, as in PyTorch,
+    since the next forward pass would overwrite whatever a step wrote into it.
+
     A subclass validates its hyper-parameters, creates its per-parameter state
     lists (named in ``_state_names``) and implements ``_update(i, p, g)``:
     the new ``p.data`` for parameter ``i`` from its gradient ``g`` (already
