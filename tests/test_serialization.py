@@ -185,17 +185,27 @@ class _CountingPattern:
             yield match
 
 
+try:  # Python's own parser of regular expressions (``sre_parse`` before 3.11)
+    from re import _constants as sre_constants
+    from re import _parser as sre_parse
+except ImportError:  # pragma: no cover - Python 3.10
+    import sre_constants
+    import sre_parse
+
+_REPEATS = {getattr(sre_constants, name, None) for name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")}
+
+
 def _repeats(parsed) -> bool:
     """Whether a parsed regular expression contains a repetition (``*``, ``+``, ``?``, ``{m,n}``) anywhere."""
     for op, argument in parsed:
-        if op in (re._constants.MAX_REPEAT, re._constants.MIN_REPEAT, re._constants.POSSESSIVE_REPEAT):
+        if op in _REPEATS:
             return True
         nested = argument if isinstance(argument, (list, tuple)) else ()
         for item in nested:
-            if isinstance(item, re._parser.SubPattern) and _repeats(item):
+            if isinstance(item, sre_parse.SubPattern) and _repeats(item):
                 return True
             if isinstance(item, (list, tuple)) and any(
-                isinstance(sub, re._parser.SubPattern) and _repeats(sub) for sub in item
+                isinstance(sub, sre_parse.SubPattern) and _repeats(sub) for sub in item
             ):
                 return True
     return False
@@ -213,7 +223,7 @@ def test_a_malformed_file_is_refused_in_one_linear_pass(tmp_path, monkeypatch, b
     """
     from nn import serialization
 
-    assert not _repeats(re._parser.parse(serialization._TOKEN.pattern, serialization._TOKEN.flags))
+    assert not _repeats(sre_parse.parse(serialization._TOKEN.pattern, serialization._TOKEN.flags))
     matches = {}
     for copies in (1, 4):
         counter = _CountingPattern(serialization._TOKEN)
