@@ -186,17 +186,26 @@ def from_torch(module: torch.nn.Module) -> Sequential:
 
 
 def _our_sequential(sequential: torch.nn.Sequential, torch: Any, path: str) -> Sequential:
-    converted = Sequential(*_our_modules(list(sequential), torch, path))
+    names = [name for name, _ in sequential.named_children()]
+    converted = Sequential(*_our_modules(list(sequential), torch, path, names))
     converted.training = sequential.training
     return converted
 
 
-def _our_modules(children: list[torch.nn.Module], torch: Any, path: str) -> list[Module]:
-    """Our modules for PyTorch's ``children``; a ``Linear`` and the activation after it make one ``Layer``."""
+def _our_modules(
+    children: list[torch.nn.Module], torch: Any, path: str, names: list[str] | None = None
+) -> list[Module]:
+    """Our modules for PyTorch's ``children``; a ``Linear`` and the activation after it make one ``Layer``.
+
+    Errors name a child by its place, ``module[1][0]``, and by the name it has
+    in its ``Sequential`` when that is not just its index (``module[1] 'fc2'``,
+    from ``Sequential(OrderedDict(fc1=..., fc2=...))``).
+    """
     converted: list[Module] = []
     i = 0
     while i < len(children):
-        child, where = children[i], f"{path}[{i}]"
+        named = names is not None and names[i] != str(i)
+        child, where = children[i], f"{path}[{i}]" + (f" {names[i]!r}" if named else "")
         following = children[i + 1] if i + 1 < len(children) else None
         try:
             if type(child) is torch.nn.Linear:

@@ -238,3 +238,14 @@ def test_from_torch_says_where_in_the_model_a_setting_is_refused(module, error, 
     """Issue 20, item 19: a setting refused here (Dropout(1.0), eps=0, ...) was reported with no place."""
     with pytest.raises(error, match=rf"^from_torch: {where}.*: .*(must be|not)"):
         from_torch(module)
+
+
+def test_from_torch_names_a_named_child_by_its_name_too():
+    from collections import OrderedDict
+
+    model = T.Sequential(OrderedDict(fc1=T.Linear(2, 2), act=T.Tanh(), drop=T.Dropout(1.0)))
+    with pytest.raises(ValueError, match=r"^from_torch: module\[2\] 'drop' is Dropout\(p=1\.0"):
+        from_torch(model)
+    nested = T.Sequential(OrderedDict(body=T.Sequential(T.Linear(2, 2), T.GELU())))
+    with pytest.raises(TypeError, match=r"^from_torch: module\[0\] 'body'\[1\] is GELU"):
+        from_torch(nested)
