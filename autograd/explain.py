@@ -46,7 +46,7 @@ from .names import format_number, node_names
 from .operation import substitute
 from .value import Value
 
-__all__ = ["Explanation", "Step", "explain", "format_number", "node_names"]
+__all__ = ["MAX_ROWS", "Explanation", "Step", "explain", "format_number", "node_names"]
 
 
 # ============================================================================
@@ -149,12 +149,21 @@ _KEY = (
 )
 
 
+#: How many steps a printed or displayed table shows: the first and the last half of them, and a line
+#: saying how many are left out between (a training loss has ~10 steps per weight and sample: the
+#: moons demo's printed 28.8 MB). ``explanation.table(max_rows=None)`` writes every step.
+MAX_ROWS = 200
+
+
 class Explanation(list):
     """The steps of one backward pass: a ``list`` of :class:`Step`.
 
-    Prints as an aligned text table and shows as an HTML table in a notebook.
-    ``steps_for(v)`` are the steps that added to ``v.grad``; ``total(v)`` adds
-    them up the way the engine did and equals ``v.grad``.
+    Prints as an aligned text table and shows as an HTML table in a notebook;
+    past :data:`MAX_ROWS` steps, the table shows the first and the last steps
+    and how many it leaves out (``table(max_rows=None)`` shows all). The list
+    always holds every step. ``steps_for(v)`` are the steps that added to
+    ``v.grad``; ``total(v)`` adds them up the way the engine did and equals
+    ``v.grad``.
     """
 
     def __init__(self, root: Value, names: dict[Value, str], steps: Iterable[Step], digits: int = 6):
@@ -177,30 +186,36 @@ class Explanation(list):
             total += s.contribution
         return total
 
-    def _rows(self) -> list[tuple[str, ...]]:
-        root_name = self.names[self.root]
+    def _shown(self, max_rows: int | None) -> tuple[list[Step], list[Step], int]:
+        """The steps a table shows, first and last, and how many it leaves out between them."""
+        if max_rows is None or len(self) <= max_rows:
+            return list(self), [], 0
+        head = max_rows - max_rows // 2
+        tail = max_rows // 2
+        return self[:head], self[len(self) - tail :] if tail else [], len(self) - max_rows
+
+    def _row(self, s: Step) -> tuple[str, ...]:
+        """One step as the table's cells."""
 
         def num(x: float) -> str:
             return format_number(x, self.digits)
 
-        rows = []
-        for s in self:
-            rows.append(
-                (
-                    str(s.index),
-                    s.chain_rule(root_name),
-                    s.expression,
-                    s.formula,
-                    "" if s.is_seed else num(s.upstream),
-                    "" if s.is_seed else num(s.local),
-                    num(s.contribution),
-                    num(s.grad_after),
-                )
-            )
-        return rows
+        return (
+            str(s.index),
+            s.chain_rule(self.names[self.root]),
+            s.expression,
+            s.formula,
+            "" if s.is_seed else num(s.upstream),
+            "" if s.is_seed else num(s.local),
+            num(s.contribution),
+            num(s.grad_after),
+        )
 
-    def __str__(self) -> str:
-        rows = [_COLUMNS, *self._rows()]
+    def table(self, max_rows: int | None = MAX_ROWS) -> str:
+        """The steps as an aligned text table (``None``: every step, however many)."""
+        head, tail, hidden = self._shown(max_rows)
+        head_rows, tail_rows = [self._row(s) for s in head], [self._row(s) for s in tail]
+        rows = [_COLUMNS, *head_rows, *tail_rows]
         widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
         numeric = {0, 4, 5, 6, 7}  # right-aligned columns
 
@@ -212,18 +227,37 @@ class Explanation(list):
             return "  ".join(cells).rstrip()
 
         rule = "  ".join("-" * w for w in widths)
-        return "\n".join([line(rows[0]), rule, *(line(r) for r in rows[1:]), _KEY])
+        gap = [_not_shown(hidden)] if hidden else []
+        return "\n".join([line(_COLUMNS), rule, *map(line, head_rows), *gap, *map(line, tail_rows), _KEY])
+
+    def __str__(self) -> str:
+        return self.table()
 
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in _COLUMNS)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
-            for row in self._rows()
-        )
+        head, tail, hidden = self._shown(MAX_ROWS)
+
+        def rows(steps: list[Step]) -> str:
+            return "".join(
+                "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in self._row(s)) + "</tr>"
+                for s in steps
+            )
+
+        gap = ""
+        if hidden:
+            gap = f'<tr><td colspan="{len(_COLUMNS)}">{html.escape(_not_shown(hidden))}</td></tr>'
+        columns = "".join(f"<th>{html.escape(c)}</th>" for c in _COLUMNS)
         caption = f"<caption>{html.escape(_KEY)}</caption>"
-        return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        body = rows(head) + gap + rows(tail)
+        return f"<table>{caption}<thead><tr>{columns}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _not_shown(hidden: int) -> str:
+    return (
+        f"… {hidden:,} steps not shown (the Explanation holds them all: "
+        "steps[i], steps_for(v), table(max_rows=None)) …"
+    )
 
 
 def explain(root: Value, show: bool = True, names: dict[Value, str] | None = None) -> Explanation:
@@ -235,6 +269,8 @@ def explain(root: Value, show: bool = True, names: dict[Value, str] | None = Non
     from zero). Call it instead of ``root.backward()``, not after it, unless
     you want the leaves' gradients doubled. ``show=False`` only returns the
     :class:`Explanation` (in a notebook, its HTML table is then displayed).
+    Past :data:`MAX_ROWS` steps the printed table is cut in the middle (it
+    says how many steps it leaves out); the returned list keeps them all.
     ``names`` maps nodes to the names to write (default: :func:`node_names`,
     as the pictures use; ``autograd.viz.picture_names`` names a model's nodes).
 

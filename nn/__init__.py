@@ -11,12 +11,13 @@ Submodules: ``nn.module`` (the ``Module`` base class), ``nn.layers`` (``Neuron``
 ``nn.init`` (initial weights),
 ``nn.losses`` (loss functions), ``nn.data`` (toy data sets and batching),
 ``nn.optim`` (optimizers, clipping, schedules), ``nn.train`` (``fit``, ``evaluate``, ``predict``),
+``nn.metrics`` (``accuracy``, ``predicted_class``, ``confusion_matrix``),
 ``nn.plots`` (figures), ``nn.serialization`` (``save``/``load`` of weights),
 ``nn.torch_bridge`` (``to_torch``/``from_torch``: the same model in PyTorch).
 Everything is plain Python on ``autograd.Value``: no NumPy.
 """
 
-from . import data, init, losses, optim, plots, train
+from . import data, init, losses, metrics, optim, plots, train
 from .layers import (
     MLP,
     Activation,
@@ -54,6 +55,7 @@ __all__ = [
     "init",
     "load",
     "losses",
+    "metrics",
     "optim",
     "plots",
     "save",

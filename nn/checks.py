@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from autograd import Value
 
-__all__ = ["distinct_values", "finite_float", "int_at_least", "value_list"]
+__all__ = ["distinct_values", "finite_float", "int_at_least", "leaf_parameters", "value_list"]
 
 
 def finite_float(number: object, where: str, type_error: type[Exception] = TypeError) -> float:
@@ -98,4 +98,24 @@ def distinct_values(params: object, who: str) -> list[Value]:
     params = value_list(params, who)
     if len({id(p) for p in params}) != len(params):
         raise ValueError(f"{who}: a parameter appears more than once (it would be updated twice per step)")
+    return params
+
+
+def leaf_parameters(params: object, who: str) -> list[Value]:
+    """``params`` as a list of distinct leaves (see :func:`distinct_values`): what an optimizer may update.
+
+    ``ValueError`` for a ``Value`` an operation produced (``Value(1.0) * 2``),
+    as PyTorch refuses ("can't optimize a non-leaf Tensor"): ``backward()``
+    sets such a node's ``.grad`` afresh and the next forward pass recomputes
+    its ``.data`` from its parents, so a step written into it would be lost.
+    Optimize the leaf it came from, or ``v.detach()`` (a new leaf).
+    """
+    params = distinct_values(params, who)
+    for i, p in enumerate(params):
+        if not p.is_leaf:
+            raise ValueError(
+                f"{who}: parameter {i} is not a leaf but the result of the operation {p.op!r} "
+                "(can't optimize a non-leaf Value, as in PyTorch): pass the Values it was computed "
+                "from, or v.detach() for a new leaf"
+            )
     return params

@@ -69,7 +69,7 @@ from typing import Any
 
 from autograd import Value, no_grad
 
-from .checks import distinct_values
+from .checks import distinct_values, leaf_parameters
 
 __all__ = ["MAX_DAMPING", "MIN_DAMPING", "LevenbergMarquardt", "cholesky_solve", "jacobian"]
 
@@ -222,7 +222,7 @@ class LevenbergMarquardt:
     INCREASE = 10.0
 
     def __init__(self, params: Iterable[Value], damping: float = 1e-3) -> None:
-        params = distinct_values(params, "LevenbergMarquardt")
+        params = leaf_parameters(params, "LevenbergMarquardt")
         if not params:
             raise ValueError("LevenbergMarquardt got an empty parameter list")
         self.params: list[Value] = params

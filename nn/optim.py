@@ -56,7 +56,7 @@ from typing import Any
 
 from autograd import Value
 
-from .checks import distinct_values, finite_float, int_at_least, value_list
+from .checks import finite_float, int_at_least, leaf_parameters, value_list
 
 __all__ = [
     "SGD",
@@ -201,6 +201,10 @@ def _lerp(start: float, end: float, weight: float) -> float:
 class Optimizer:
     """What every optimizer shares: the parameters, ``lr``, ``zero_grad`` and the state.
 
+    The parameters are leaves (``model.parameters()``, or ``Value`` objects you
+    made): a ``Value`` computed by an operation is refused, as in PyTorch,
+    since the next forward pass would overwrite whatever a step wrote into it.
+
     A subclass validates its hyper-parameters, creates its per-parameter state
     lists (named in ``_state_names``) and implements ``_update(i, p, g)``:
     the new ``p.data`` for parameter ``i`` from its gradient ``g`` (already
@@ -217,7 +221,7 @@ class Optimizer:
 
     def __init__(self, params: Iterable[Value], lr: float, maximize: bool = False) -> None:
         name = type(self).__name__
-        params = distinct_values(params, name)
+        params = leaf_parameters(params, name)
         lr = _at_least_zero("lr", lr)
         maximize = _flag("maximize", maximize)
         if not params:

@@ -24,6 +24,7 @@ when it is the cell's result (or use ``fig.savefig("flow.png")``).
 from __future__ import annotations
 
 import io
+import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,7 +35,8 @@ from autograd import Value
 from autograd.files import write_atomically
 
 from .data import _evenly
-from .train import predict, predicted_class
+from .metrics import confusion_matrix, predicted_class
+from .train import predict
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -184,13 +186,16 @@ def plot_decision_boundary(
     gx = _evenly(min(xs) - pad_x, max(xs) + pad_x, resolution)
     gy = _evenly(min(ys) - pad_y, max(ys) + pad_y, resolution)
     outputs = predict(model, [[a, b] for b in gy for a in gx])
-    regions = [
+    classes = [
         [predicted_class(outputs[j * resolution + i]) for i in range(resolution)] for j in range(resolution)
     ]
+    # A NaN output is no class (None): its cell is NaN, which pcolormesh leaves blank.
+    regions = [[math.nan if c is None else c for c in row] for row in classes]
+    largest = max((c for row in classes for c in row if c is not None), default=0)
 
     labels = sorted(set(y))
     palette = ["#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377", "#BBBBBB"]
-    n_colors = max(len(labels), 2, max(max(row) for row in regions) + 1)
+    n_colors = max(len(labels), 2, largest + 1)
     colors = [palette[i % len(palette)] for i in range(n_colors)]
     fig, ax = _figure_and_axes(ax, (5.0, 4.2))
     ax.pcolormesh(
@@ -266,28 +271,6 @@ def plot_history(history: Mapping[str, Sequence[float]], title: str | None = Non
     if title:
         fig.suptitle(title)
     return fig
-
-
-def confusion_matrix(
-    y_true: Sequence[int], y_pred: Sequence[int], n_classes: int | None = None
-) -> list[list[int]]:
-    """``matrix[i][j]`` = how many samples of true class ``i`` were predicted as class ``j``.
-
-    The diagonal holds the correct predictions; everything off it is a mistake,
-    and *which* cell tells which classes are confused with which.
-    """
-    if len(y_true) != len(y_pred):
-        raise ValueError(f"confusion_matrix: {len(y_true)} true labels but {len(y_pred)} predictions")
-    for label in (*y_true, *y_pred):
-        if isinstance(label, bool) or not isinstance(label, int) or label < 0:
-            raise ValueError(f"confusion_matrix takes class indices 0, 1, 2, ..., not {label!r}")
-    n = n_classes if n_classes is not None else max((*y_true, *y_pred), default=-1) + 1
-    matrix = [[0] * n for _ in range(n)]
-    for t, p in zip(y_true, y_pred, strict=True):
-        if t >= n or p >= n:
-            raise ValueError(f"confusion_matrix: class {max(t, p)} but n_classes={n}")
-        matrix[t][p] += 1
-    return matrix
 
 
 def plot_confusion_matrix(

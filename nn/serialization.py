@@ -104,24 +104,45 @@ def load(path: str | os.PathLike) -> dict[str, float]:
 MAX_NESTING = 32
 
 
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-_BRACKET = re.compile(r"[\[\]{}]")
+#: The only text that matters for nesting: a quote, a bracket, or a backslash and the character it
+#: escapes. Each match is one or two characters and the pattern repeats nothing, so finding them all
+#: is one pass over the text: a malformed file of n bytes costs O(n), never O(n²).
+_TOKEN = re.compile(r'\\.|["\[\]{}]', re.DOTALL)
 
 
 def _nesting_depth(text: str) -> int:
-    """The deepest nesting of ``[``/``{`` in a JSON text (brackets inside strings do not count).
+    r"""The deepest nesting of ``[``/``{`` in a JSON text (brackets inside strings do not count).
 
     Checked before parsing: the JSON parser recurses once per level in C, and
     with a raised recursion limit a deeply nested file could crash the process
     instead of raising ``RecursionError``.
+
+    One pass, left to right, remembering only whether we are inside a string:
+    a ``"`` opens or closes one, and an escape (``\"``, ``\\``) inside one is
+    skipped whole. (Matching each whole string with a pattern such as
+    ``"(?:[^"\\]|\\.)*"`` instead costs O(n²) on an unterminated one: the match
+    is retried from every quote, and each try runs to the end of the text.)
+    A backslash outside a string is invalid JSON: the parser refuses the file
+    there, so nothing after it can nest.
+
+    >>> _nesting_depth(r'{"a": [1, "]]]\\"], "b": "[\"["}')
+    2
     """
     depth = deepest = 0
-    for bracket in _BRACKET.finditer(_STRING.sub("", text)):
-        if bracket.group() in "[{":
+    in_string = False
+    for token in _TOKEN.finditer(text):
+        char = token.group()
+        if in_string:
+            in_string = char != '"'  # an escape pair or a bracket inside a string changes nothing
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
             depth += 1
             deepest = max(deepest, depth)
-        else:
+        elif char in "]}":
             depth -= 1
+        else:  # a backslash outside a string
+            break
     return deepest
 
 

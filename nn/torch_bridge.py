@@ -186,42 +186,70 @@ def from_torch(module: torch.nn.Module) -> Sequential:
 
 
 def _our_sequential(sequential: torch.nn.Sequential, torch: Any, path: str) -> Sequential:
-    converted = Sequential(*_our_modules(list(sequential), torch, path))
+    names = [name for name, _ in sequential.named_children()]
+    converted = Sequential(*_our_modules(list(sequential), torch, path, names))
     converted.training = sequential.training
     return converted
 
 
-def _our_modules(children: list[torch.nn.Module], torch: Any, path: str) -> list[Module]:
-    """Our modules for PyTorch's ``children``; a ``Linear`` and the activation after it make one ``Layer``."""
+def _our_modules(
+    children: list[torch.nn.Module], torch: Any, path: str, names: list[str] | None = None
+) -> list[Module]:
+    """Our modules for PyTorch's ``children``; a ``Linear`` and the activation after it make one ``Layer``.
+
+    Errors name a child by its place, ``module[1][0]``, and by the name it has
+    in its ``Sequential`` when that is not just its index (``module[1] 'fc2'``,
+    from ``Sequential(OrderedDict(fc1=..., fc2=...))``).
+    """
     converted: list[Module] = []
     i = 0
     while i < len(children):
-        child, where = children[i], f"{path}[{i}]"
+        named = names is not None and names[i] != str(i)
+        child, where = children[i], f"{path}[{i}]" + (f" {names[i]!r}" if named else "")
         following = children[i + 1] if i + 1 < len(children) else None
-        if type(child) is torch.nn.Linear:
-            activation = _layer_activation(following, torch)
-            converted.append(_our_layer(child, activation, torch, where))
-            i += 1 if activation == "linear" else 2
-            continue
-        if type(child) is torch.nn.Sequential:
-            ours = _our_sequential(child, torch, where)
-        elif type(child) is torch.nn.Dropout:
-            ours = Dropout(child.p)
-        elif type(child) is torch.nn.BatchNorm1d:
-            ours = _our_batch_norm(child, where)
-        elif type(child) is torch.nn.LeakyReLU:
-            ours = LeakyReLU(child.negative_slope)
-        elif type(child) in (torch.nn.ReLU, torch.nn.Tanh, torch.nn.Sigmoid):
-            ours = {torch.nn.ReLU: ReLU, torch.nn.Tanh: Tanh, torch.nn.Sigmoid: Sigmoid}[type(child)]()
-        else:
-            raise TypeError(
-                f"from_torch: {where} is {type(child).__name__} ({child!r}), which has no counterpart "
-                f"in this library; supported: {_SUPPORTED}"
-            )
+        try:
+            if type(child) is torch.nn.Linear:
+                activation = _layer_activation(following, torch)
+                converted.append(_our_layer(child, activation, torch, where))
+                i += 1 if activation == "linear" else 2
+                continue
+            ours = _our_module(child, torch, where)
+        except (TypeError, ValueError) as error:
+            raise _located(error, child, where) from error
         ours.training = child.training
         converted.append(ours)
         i += 1
     return converted
+
+
+def _our_module(child: torch.nn.Module, torch: Any, where: str) -> Module:
+    """Our module for one PyTorch module other than ``Linear`` (which may pair with the next one)."""
+    if type(child) is torch.nn.Sequential:
+        return _our_sequential(child, torch, where)
+    if type(child) is torch.nn.Dropout:
+        return Dropout(child.p)
+    if type(child) is torch.nn.BatchNorm1d:
+        return _our_batch_norm(child, where)
+    if type(child) is torch.nn.LeakyReLU:
+        return LeakyReLU(child.negative_slope)
+    if type(child) in (torch.nn.ReLU, torch.nn.Tanh, torch.nn.Sigmoid):
+        return {torch.nn.ReLU: ReLU, torch.nn.Tanh: Tanh, torch.nn.Sigmoid: Sigmoid}[type(child)]()
+    raise TypeError(
+        f"from_torch: {where} is {type(child).__name__} ({child!r}), which has no counterpart "
+        f"in this library; supported: {_SUPPORTED}"
+    )
+
+
+def _located(error: TypeError | ValueError, child: torch.nn.Module, where: str) -> TypeError | ValueError:
+    """``error`` saying where in the model it happened, unless it already does.
+
+    Our constructors check their arguments (``Dropout(1.0)``, ``eps=0``) and
+    know nothing of PyTorch; the message gets the module's place and text:
+    ``from_torch: module[1] is Dropout(p=1.0, inplace=False): dropout probability ...``.
+    """
+    if str(error).startswith("from_torch: "):
+        return error
+    return type(error)(f"from_torch: {where} is {child!r}: {error}")
 
 
 def _layer_activation(module: torch.nn.Module | None, torch: Any) -> str:

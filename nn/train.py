@@ -1,4 +1,4 @@
-"""The training loop: ``fit``, ``evaluate`` and ``predict``.
+"""The training loop: ``fit``, ``evaluate`` and ``predict`` (``accuracy`` lives in ``nn.metrics``).
 
 Training repeats one step until the model is good enough::
 
@@ -22,7 +22,6 @@ predictions made during the epoch (before each step's update), as Keras does.
 from __future__ import annotations
 
 import math
-import numbers
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
@@ -34,6 +33,7 @@ from .checks import int_at_least
 from .data import batches
 from .layers import Dropout
 from .losses import binary_cross_entropy
+from .metrics import accuracy, predicted_class
 from .module import Module
 from .optim import LRScheduler, Optimizer
 
@@ -56,58 +56,6 @@ def _data_of(prediction: Prediction | float | list[float]) -> float | list[float
     if isinstance(prediction, (list, tuple)):
         return [p.data if isinstance(p, Value) else float(p) for p in prediction]
     return float(prediction)
-
-
-def predicted_class(output: float | list[float], threshold: float = 0.0) -> int:
-    """The class a model's output stands for.
-
-    Several outputs (logits): the index of the largest. One output: 1 when it
-    is above ``threshold`` (0 for scores and logits, 0.5 for probabilities),
-    else 0.
-    """
-    if isinstance(output, list):
-        return max(range(len(output)), key=output.__getitem__)
-    return int(output > threshold)
-
-
-def accuracy(predictions: Sequence[Prediction], targets: Sequence, threshold: float = 0.0) -> float:
-    """The fraction of samples classified correctly.
-
-    How a prediction becomes a class (:func:`predicted_class`) depends only on
-    its shape and on ``threshold``, never on the numbers themselves:
-
-    * several outputs (a list of logits or probabilities): the class is the
-      index of the largest, and the target is the class index;
-    * one output: class 1 when it is ``> threshold``, else class 0; the
-      target counts as class 1 when it is ``> 0``, so labels in {0, 1} and in
-      {-1, +1} (hinge loss) both work.
-
-    ``threshold=0`` suits scores and logits (the sign decides: hinge loss,
-    ``mse_loss`` on ±1 labels, ``binary_cross_entropy_with_logits``). For
-    probabilities (a sigmoid output, ``binary_cross_entropy``) pass
-    ``threshold=0.5``; ``fit`` and ``evaluate`` do so themselves when the loss
-    is ``binary_cross_entropy``.
-
-    >>> accuracy([0.3, 0.2, 0.9, 0.1], [1, 1, 1, 1])            # logits: all > 0
-    1.0
-    >>> accuracy([0.3, 0.2, 0.9, 0.1], [1, 1, 1, 1], threshold=0.5)  # probabilities
-    0.25
-    """
-    if len(predictions) != len(targets):
-        raise ValueError(f"accuracy: {len(predictions)} predictions but {len(targets)} targets")
-    if not predictions:
-        raise ValueError("accuracy: no predictions")
-    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
-        raise TypeError(f"accuracy: threshold must be a real number, not {type(threshold).__name__}")
-    if not math.isfinite(threshold):
-        raise ValueError(f"accuracy: threshold must be a finite number, not {threshold!r}")
-    outputs = [_data_of(p) for p in predictions]
-    if isinstance(outputs[0], list):
-        labels = targets
-    else:
-        labels = [int(t > 0) for t in targets]  # -1/+1 and 0/1 labels alike
-    hits = sum(predicted_class(o, threshold) == t for o, t in zip(outputs, labels, strict=True))
-    return hits / len(targets)
 
 
 def _accuracy_of_probabilities(predictions: Sequence[Prediction], targets: Sequence) -> float:
@@ -205,6 +153,10 @@ class _InterpretedSteps:
 
     def __call__(self, xb: list, yb: list, key: tuple[int, ...]) -> tuple[list[Prediction], float]:
         predictions = self.model.forward_batch(xb)
+        if _first_non_finite_output(predictions) is not None:
+            # fit reports the output; the loss is not computed: it might refuse the
+            # number with an error of its own (binary_cross_entropy takes [0, 1]).
+            return predictions, math.nan
         value = _loss_value(self.loss, predictions, yb)
         if math.isfinite(value.data):
             value.backward()
@@ -351,13 +303,13 @@ def fit(
                     predictions, batch_loss = run(xb, yb, tuple(indices))
                 except OverflowError as error:  # e.g. exp() or ** of a number grown too large
                     raise _diverged(math.inf, epoch, step, cause=error) from error
-                if not math.isfinite(batch_loss):
-                    raise _diverged(batch_loss, epoch, step)
-                bad_output = _first_non_finite_output(predictions)
+                bad_output = _first_non_finite_output(predictions)  # the cause, so reported first
                 if bad_output is not None:
                     sample, number = bad_output
                     what = f"the model's output for sample {sample} of the batch"
                     raise _diverged(number, epoch, step, what=what)
+                if not math.isfinite(batch_loss):
+                    raise _diverged(batch_loss, epoch, step)
                 optimizer.step()
                 _check_parameters(named_params, epoch, step)
                 total_loss += batch_loss * len(xb)

@@ -327,3 +327,38 @@ def test_bad_input_raises_and_changes_nothing():
     steps = explain(o, show=False)
     with pytest.raises(ValueError, match="no step"):
         steps.total(Value(1.0))
+
+
+def _big_graph(n: int) -> tuple[Value, list[Value]]:
+    """sum of x_i * w_i: 1 + 2n + (n - 1) * 2 chain-rule steps."""
+    xs = [Value(float(i), label=f"x{i}") for i in range(n)]
+    ws = [Value(0.5, label=f"w{i}") for i in range(n)]
+    total = xs[0] * ws[0]
+    for x, w in zip(xs[1:], ws[1:], strict=True):
+        total = total + x * w
+    return total, xs + ws
+
+
+def test_a_big_explanation_prints_a_summary_but_keeps_every_step(capsys):
+    """Issue 20, item 19: explain(loss) on the moons demo printed 28.8 MB; now the table is cut."""
+    root, leaves = _big_graph(2_000)
+    steps = explain(root)
+    printed = capsys.readouterr().out
+    assert len(printed) < 100_000, f"{len(printed):,} characters printed for {len(steps):,} steps"
+    from autograd.explain import MAX_ROWS
+
+    assert len(steps) == 1 + 2 * 2_000 + 2 * 1_999  # every step is kept
+    assert all(steps.total(v) == v.grad for v in leaves)
+    lines = printed.splitlines()
+    assert len(lines) <= MAX_ROWS + 4  # header, rule, the "not shown" line, the key
+    hidden = len(steps) - MAX_ROWS
+    assert f"… {hidden:,} steps not shown" in printed
+    shown = [int(line.split()[0]) for line in lines[2:] if line.split()[0].isdigit()]
+    assert shown == [*range(MAX_ROWS // 2), *range(len(steps) - MAX_ROWS // 2, len(steps))]  # first and last
+    assert str(steps) == printed.rstrip("\n") and repr(steps) == str(steps)
+    page = steps._repr_html_()
+    assert page.count("<tr>") <= MAX_ROWS + 2 and f"{hidden:,} steps not shown" in page
+    full = steps.table(max_rows=None)
+    assert len(full.splitlines()) == len(steps) + 3 and "not shown" not in full
+    small, _ = neuron()
+    assert "not shown" not in str(explain(small, show=False))  # a small graph: every row

@@ -91,3 +91,16 @@ def test_decision_regions_are_cells_of_one_class_each_on_a_fine_grid():
         assert tuple(mesh.cmap(mesh.norm(k))[:3]) == scatter_colours[k]
     with pytest.raises(ValueError, match="resolution"):
         plot_decision_boundary(model, X, y, resolution=1)
+
+
+def test_decision_regions_leave_a_nan_output_blank():
+    """A NaN output is no class (``predicted_class`` gives None): its cell is left empty, not class 0."""
+    import numpy as np
+    from matplotlib.collections import QuadMesh
+
+    X, y = data.make_blobs(30, centers=3, seed=0)
+    model = MLP(2, [4, 3], seed=0)
+    model.parameters()[0].data = float("nan")  # every output NaN
+    fig = plot_decision_boundary(model, X, y, resolution=5)
+    (mesh,) = [c for c in fig.axes[0].collections if isinstance(c, QuadMesh)]
+    assert np.ma.getmaskarray(mesh.get_array()).all()  # every cell masked: drawn in no colour

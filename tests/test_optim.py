@@ -730,3 +730,18 @@ def test_bad_schedule_arguments(make, error, match):
     with pytest.raises(error, match=match):
         make(opt)
     assert opt.lr == 0.1
+
+
+@pytest.mark.parametrize(
+    "name", ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Rprop", "LevenbergMarquardt"]
+)
+def test_an_optimizer_refuses_a_non_leaf_value_as_torch_does(name):
+    """Issue 20, item 16."""
+    x = Value(1.0)
+    product = x * 2  # made by an operation: backward overwrites its .grad, a step would be undone
+    with pytest.raises(ValueError, match=r"parameter 1 .*not a leaf.*\*"):
+        getattr(optim, name)([x, product], **({} if name == "LevenbergMarquardt" else {"lr": 0.1}))
+    with pytest.raises(ValueError, match="can't optimize a non-leaf"):
+        torch.optim.SGD([torch.ones(1, requires_grad=True) * 2], lr=0.1)
+    assert x.data == 1.0 and product.data == 2.0
+    getattr(optim, name)([x, product.detach()], **({} if name == "LevenbergMarquardt" else {"lr": 0.1}))

@@ -170,3 +170,100 @@ def test_deep_json_is_refused_even_with_a_raised_recursion_limit(tmp_path):
             nn.load(path)
     finally:
         sys.setrecursionlimit(limit)
+
+
+class _CountingPattern:
+    """Stands in for the pre-scan's pattern: counts the scans of the text and records every match."""
+
+    def __init__(self, pattern: re.Pattern) -> None:
+        self.pattern, self.scans, self.spans = pattern, 0, []
+
+    def finditer(self, text: str):
+        self.scans += 1
+        for match in self.pattern.finditer(text):
+            self.spans.append(match.span())
+            yield match
+
+
+try:  # Python's own parser of regular expressions (``sre_parse`` before 3.11)
+    from re import _constants as sre_constants
+    from re import _parser as sre_parse
+except ImportError:  # pragma: no cover - Python 3.10
+    import sre_constants
+    import sre_parse
+
+_REPEATS = {getattr(sre_constants, name, None) for name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")}
+
+
+def _repeats(parsed) -> bool:
+    """Whether a parsed regular expression contains a repetition (``*``, ``+``, ``?``, ``{m,n}``) anywhere."""
+    for op, argument in parsed:
+        if op in _REPEATS:
+            return True
+        nested = argument if isinstance(argument, (list, tuple)) else ()
+        for item in nested:
+            if isinstance(item, sre_parse.SubPattern) and _repeats(item):
+                return True
+            if isinstance(item, (list, tuple)) and any(
+                isinstance(sub, sre_parse.SubPattern) and _repeats(sub) for sub in item
+            ):
+                return True
+    return False
+
+
+@pytest.mark.parametrize("bad", ['["' + '\\"' * 4_000, '["' + "\\" * 8_000, '{"a": "' + "[" * 8_000])
+def test_a_malformed_file_is_refused_in_one_linear_pass(tmp_path, monkeypatch, bad):
+    """Issue 20, item 6: ``'["' + '\\\\"' * 40000`` (80 KB) took 18 s of CPU to refuse (quadratic).
+
+    The nesting pre-scan matched each string with a repeating pattern, retried
+    from every quote to the end of an unterminated string. Now: one scan of
+    the text, for a pattern that repeats nothing (so each match attempt costs
+    O(1)), its matches one or two characters long and moving forward only;
+    four times the text is at most four times the matches.
+    """
+    from nn import serialization
+
+    assert not _repeats(sre_parse.parse(serialization._TOKEN.pattern, serialization._TOKEN.flags))
+    matches = {}
+    for copies in (1, 4):
+        counter = _CountingPattern(serialization._TOKEN)
+        monkeypatch.setattr(serialization, "_TOKEN", counter)
+        path = tmp_path / "bad.json"
+        text = bad[:2] + bad[2:] * copies
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(ValueError, match="bad.json is not a saved state_dict"):
+            nn.load(path)
+        monkeypatch.undo()
+        assert counter.scans == 1
+        assert all(end - start in (1, 2) for start, end in counter.spans)
+        ends, starts = [end for _, end in counter.spans[:-1]], [start for start, _ in counter.spans[1:]]
+        assert all(end <= start for end, start in zip(ends, starts, strict=True))
+        matches[copies] = len(counter.spans)
+    assert 0 < matches[4] <= 4 * matches[1]
+
+
+@pytest.mark.parametrize(
+    "text, depth",
+    [
+        ('{"a": [1, "]]]\\\\"], "b": "[\\"["}', 2),  # brackets and escaped quotes inside strings
+        ('[[["\\\\\\"[["]]]', 3),
+        ('[{"[": {"{": []}}]', 4),
+        ("[1, 2] \\ [[[[", 1),  # a backslash outside a string: the parser stops there
+        ('"unterminated [[[', 0),
+    ],
+)
+def test_the_nesting_pre_scan_counts_only_brackets_outside_strings(text, depth):
+    from nn.serialization import _nesting_depth
+
+    assert _nesting_depth(text) == depth
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError:
+        return
+    deepest, level = 0, [(parsed, 1)]
+    while level:
+        item, d = level.pop()
+        if isinstance(item, (list, dict)):
+            deepest = max(deepest, d)
+            level.extend((child, d + 1) for child in (item.values() if isinstance(item, dict) else item))
+    assert deepest == depth

@@ -218,3 +218,34 @@ def test_without_torch_both_say_how_to_install_it(monkeypatch):
         to_torch(MLP(2, [1], seed=0))
     with pytest.raises(ImportError, match=r"from_torch needs PyTorch.*pip install torch"):
         from_torch(object())
+
+
+T = torch.nn
+
+
+@pytest.mark.parametrize(
+    "module, error, where",
+    [
+        (T.Sequential(T.Linear(2, 2), T.Dropout(1.0)), ValueError, r"module\[1\] is Dropout\(p=1\.0"),
+        (T.Sequential(T.Linear(2, 2), T.BatchNorm1d(2, momentum=1.5)), ValueError, r"module\[1\] is Batch"),
+        (T.Sequential(T.Linear(2, 2), T.BatchNorm1d(2, eps=0.0)), ValueError, r"module\[1\] is BatchNorm1d"),
+        (T.Sequential(T.Tanh(), T.Linear(0, 2)), ValueError, r"module\[1\] is Linear\(in_features=0"),
+        (T.Sequential(T.Linear(2, 2), T.Sequential(T.ReLU(), T.BatchNorm1d(0))), ValueError, r"module.1..1."),
+        (T.Dropout(1.0), ValueError, r"module\[0\] is Dropout"),  # a lone module: as in a Sequential
+    ],
+)
+def test_from_torch_says_where_in_the_model_a_setting_is_refused(module, error, where):
+    """Issue 20, item 19: a setting refused here (Dropout(1.0), eps=0, ...) was reported with no place."""
+    with pytest.raises(error, match=rf"^from_torch: {where}.*: .*(must be|not)"):
+        from_torch(module)
+
+
+def test_from_torch_names_a_named_child_by_its_name_too():
+    from collections import OrderedDict
+
+    model = T.Sequential(OrderedDict(fc1=T.Linear(2, 2), act=T.Tanh(), drop=T.Dropout(1.0)))
+    with pytest.raises(ValueError, match=r"^from_torch: module\[2\] 'drop' is Dropout\(p=1\.0"):
+        from_torch(model)
+    nested = T.Sequential(OrderedDict(body=T.Sequential(T.Linear(2, 2), T.GELU())))
+    with pytest.raises(TypeError, match=r"^from_torch: module\[0\] 'body'\[1\] is GELU"):
+        from_torch(nested)
