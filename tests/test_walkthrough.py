@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import sys
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -181,7 +182,7 @@ def test_text_in_the_graph_cannot_end_the_script_early():
     x = Value(1.0, label="</script><script>alert(1)</script>")
     y = x * 2.0
     fragment = walkthrough(y)._repr_html_()
-    assert fragment.count("</script>") == 2  # the data's and the page script's own
+    assert fragment.count("</script>") == 3  # the data's, the page's and its picture view's scripts
     data = embedded_data(fragment)
     assert "</script><script>alert(1)</script>" in data["steps"][1]["title"]
 
@@ -223,9 +224,11 @@ def test_a_graph_over_max_nodes_is_refused_like_draw_graph_and_nothing_changes()
         y = y * 1.01
     y.backward()
     before = [node.grad for node in topological_order(y)]
-    with pytest.raises(ValueError, match=r"31 Value nodes.*max_nodes=10.*raise max_nodes"):
+    steps = len(walkthrough(y, max_nodes=31).steps)
+    refusal = rf"31 boxes.*max_nodes=10.*raise max_nodes.*would have {steps} steps"
+    with pytest.raises(ValueError, match=refusal):
         walkthrough(y, max_nodes=10)
-    with pytest.raises(ValueError, match=r"31 Value nodes.*max_nodes=10.*raise max_nodes"):
+    with pytest.raises(ValueError, match=r"31 boxes.*max_nodes=10.*raise max_nodes"):
         draw_graph(y, max_nodes=10)
     assert [node.grad for node in topological_order(y)] == before
 
@@ -253,3 +256,40 @@ def test_without_graphviz_the_install_hint_and_nothing_changes(monkeypatch, tmp_
 def test_bad_arguments_are_refused_clearly(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_a_label_holding_a_lone_surrogate_is_saved_escaped(tmp_path):
+    """Issue 20 (11): ``"x\\udc80"`` is no UTF-8; the page shows it as ``\\udc80`` instead of crashing."""
+    x = Value(2.0, label="x\udc80")
+    y = x * 3.0
+    path = walkthrough(y).save(tmp_path / "page.html")
+    text = path.read_text(encoding="utf-8")
+    assert "x\\udc80" in text
+    assert "\udc80" not in text
+
+
+def test_a_page_with_too_many_steps_is_refused_at_once_saying_how_many_and_what_instead(monkeypatch):
+    """Issue 17 (4): the number of steps it would have, and a way out: one sample's loss, a coarser level."""
+    module = sys.modules["autograd.walkthrough"]  # (the package's `walkthrough` is the function)
+    y, _ = used_twice()
+    steps = len(walkthrough(y).steps)
+    monkeypatch.setattr(module, "MAX_STEPS", steps - 1)
+    monkeypatch.setattr(module, "explain", None)  # refused before any work: explain is never reached
+    with pytest.raises(ValueError, match=rf"would have {steps} steps.*one sample's loss.*level='neuron'"):
+        walkthrough(y)
+
+
+def test_a_network_too_big_to_draw_node_by_node_is_walked_through_one_box_per_neuron():
+    """MLP(2, [16, 16, 1]) on one point: ~1000 nodes, drawn as 33 neuron boxes; the steps go node by node."""
+    model = MLP(2, [16, 16, 1], seed=0)
+    loss = (model([Value(0.5, label="x0"), Value(-1.0, label="x1")]) - 1.0) ** 2
+    order = topological_order(loss)
+    page = walkthrough(loss, model=model)
+    assert page.picture.grouping.level == "neuron"
+    boxes = {name for name in page.picture.shown_in if name.startswith("m")}
+    assert len(boxes) == 33
+    assert len(page.steps) == 2 + len(order) + sum(len(node.parents) for node in order)
+    # a backward step into a neuron's weight lights up that neuron's box, as receiving
+    weight = "layers.2.neurons.0.w.0"
+    into_weight = next(s for s in page.steps if s.phase == "backward" and s.title.endswith(weight))
+    assert into_weight.receiving == page.picture.shown_in[order.index(model.layers[2].neurons[0].w[0])]
