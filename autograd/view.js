@@ -16,7 +16,7 @@
   const px = (length) => parseFloat(length) * (String(length).endsWith("pt") ? 4 / 3 : 1);
   const width = px(svg.getAttribute("width"));
   const height = px(svg.getAttribute("height"));
-  const MIN = 0.05, MAX = 8;
+  const MIN = 0.01, MAX = 8;
   let zoom = 1;
 
   // Zoom to z, keeping the point (x, y) of the port (CSS px from its top left corner) where it is.

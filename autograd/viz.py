@@ -120,6 +120,8 @@ NOTEBOOK_WIDTH = 9.0
 LEVELS = ("node", "neuron", "layer", "auto")
 
 _RANKDIRS = ("LR", "RL", "TB", "BT", "auto")
+# A picture with more edges than about this is laid out with fewer passes of dot's crossing minimisation.
+_BUSY_EDGES = 300
 # For rankdir="auto": the width a picture takes, in inches, measured on typical
 # graphs: per level of operations laid out left to right, per box side by side
 # top to bottom.
@@ -782,6 +784,10 @@ def layout(
             if box_of.get(parent) != box:
                 edge_keys[(i, k)] = edge(shown_in[index[parent]], shown_in[i], repeat=False)
 
+    if sum(drawn_edges.values()) > _BUSY_EDGES:
+        # Past a few hundred edges, dot spends most of its time reordering the nodes of each rank
+        # to uncross edges: fewer passes (instead of up to 24) keep a big picture to a second or two.
+        graph.attr(mclimit="0.5", nslimit="2", nslimit1="2")
     graph.attr(
         label=_legend(colored, bool(grouping.parameters), bool(box_names)),
         labelloc="b",

@@ -17,7 +17,7 @@
   const view = page.querySelector(".ag-view");
   const svg = page.querySelector(".wt-picture svg");
   const last = data.steps.length - 1;
-  const SVG = "http://www.w3.org/2000/svg";
+  const SVG = svg.namespaceURI;  // (taken from the picture: the page names no URL)
   const BLANK = { value: "", boxValue: "data", grad: "", boxGrad: "grad", contributions: "",
                   fill: "#ffffff", ink: "black" };
 
@@ -72,9 +72,13 @@
     const before = { set: [], label: null };
     for (const [i, change] of step.set) {
       const old = {};
-      for (const key in change) old[key] = state[i][key];
+      for (const key in change) {
+        const field = key === "contributionsMore" ? "contributions" : key;
+        old[field] = state[i][field];
+        // a contribution is written after the ones before it; every other field is replaced
+        state[i][field] = key === "contributionsMore" ? state[i][field] + change[key] : change[key];
+      }
       before.set.push([i, old]);
-      Object.assign(state[i], change);
       dirtyNodes.add(i);
     }
     if (step.contribution !== undefined && step.edges.length) {
@@ -283,5 +287,6 @@
   });
 
   page.classList.add("wt-scripted");
+  data.nodes.forEach((node, i) => dirtyNodes.add(i));  // the page was written at its last step
   show(0);
 })

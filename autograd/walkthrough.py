@@ -97,8 +97,9 @@ class PageStep:
     ``contribution`` written on the edge it flows along (``edges[0]``).
     ``changes`` maps a node's index (its place in topological order) to the
     fields that this step sets: ``value`` and ``box_value`` (the forward
-    pass), or ``grad``, ``box_grad``, ``contributions``, ``fill`` and ``ink``
-    (the backward pass).
+    pass), or ``grad``, ``box_grad``, ``fill`` and ``ink`` (the backward
+    pass), and ``contributions_more``: the text this step's contribution adds
+    to the node's ``contributions`` (``"0.5"``, then ``" + (-3)"``).
     """
 
     phase: str
@@ -141,6 +142,7 @@ class Walkthrough:
         self.svg = svg
         self.parameters = parameters  # the model's parameters, if a model was given
         self.picture = picture
+        self._how: list[str] = []  # how each node is computed, as the forward steps wrote it
 
     def state_at(self, k: int) -> list[dict[str, str]]:
         """Every node's shown fields after step ``k``: all blank, then steps 0..k applied in order.
@@ -154,7 +156,7 @@ class Walkthrough:
         state: list[dict[str, str]] = [{} for _ in self.order]
         for step in self.steps[: k + 1]:
             for i, change in step.changes.items():
-                state[i].update(change)
+                _apply(state[i], change)
         return state
 
     def __repr__(self) -> str:
@@ -239,7 +241,7 @@ class Walkthrough:
         )
         rows = []
         for i, (node, known) in enumerate(zip(self.order, self.state_at(len(self.steps) - 1), strict=True)):
-            how = expression(node, self.names) if node.parents else _leaf_kind(node, self.parameters)
+            how = self._how[i] if self._how else _how(node, self.names, self.parameters)
             cells = "".join(
                 f'<td class="wt-{key}">{html.escape(known.get(key, ""))}</td>'
                 for key in ("value", "grad", "contributions")
@@ -323,7 +325,8 @@ def walkthrough(
     try:
         for node in order:  # the page shows a backward pass from zero, as after zero_grad()
             node.grad = 0.0
-        # Drawn before the backward pass: the boxes grey, filled in step by step by the page.
+        explanation = explain(root, show=False, names=names)
+        # Drawn with the last step's numbers, so every box is wide enough for them.
         picture = layout(
             order,
             grouping,
@@ -333,16 +336,18 @@ def walkthrough(
             expand=expand,
             refusal=f". The walkthrough would have {total} steps.",
         )
-        explanation = explain(root, show=False, names=names)
         svg = render(picture, "svg").decode("utf-8")
     finally:
         for node, grad in zip(order, saved, strict=True):
             node.grad = grad
     parameters = grouping.parameters
+    hows = [_how(node, names, parameters) for node in order]
     steps = [_start_step(names[root])]
-    steps += _forward_steps(order, picture, names, parameters, explanation.digits)
+    steps += _forward_steps(order, picture, names, hows, explanation.digits)
     steps += _backward_steps(explanation, {node: i for i, node in enumerate(order)}, names, picture)
-    return Walkthrough(root, order, names, explanation, steps, svg, parameters, picture)
+    page = Walkthrough(root, order, names, explanation, steps, svg, parameters, picture)
+    page._how = hows
+    return page
 
 
 # ============================================================================
@@ -371,6 +376,11 @@ def _leaf_kind(node: Value, parameters: frozenset[Value]) -> str:
     return "a parameter" if node in parameters else "an input (leaf)"
 
 
+def _how(node: Value, names: dict[Value, str], parameters: frozenset[Value]) -> str:
+    """How a node is computed (``x * w``), or what kind of leaf it is: the table's second column."""
+    return expression(node, names) if node.parents else _leaf_kind(node, parameters)
+
+
 def _drawn(picture: Picture, i: int, node: Value) -> tuple[str, ...]:
     """What lights up when node ``i`` is computed: its box and its operation's oval, or its module's box."""
     box = picture.shown_in[i]
@@ -378,13 +388,9 @@ def _drawn(picture: Picture, i: int, node: Value) -> tuple[str, ...]:
 
 
 def _forward_steps(
-    order: list[Value],
-    picture: Picture,
-    names: dict[Value, str],
-    parameters: frozenset[Value],
-    digits: int,
+    order: list[Value], picture: Picture, names: dict[Value, str], hows: list[str], digits: int
 ) -> list[PageStep]:
-    """One step per node, in topological order: the node's value appears."""
+    """One step per node, in topological order: the node's value appears (``hows``: see :func:`_how`)."""
     steps = []
     for i, node in enumerate(order):
         name = names[node]
@@ -392,12 +398,13 @@ def _forward_steps(
         change = {"value": value}
         if picture.own[i]:
             change["box_value"] = f"data {format_number(node.data)}"
+        how = hows[i]
         if node.parents:
-            line = f"{expression(node, names)} = {value}"
+            line = f"{how} = {value}"
             keys = [picture.edge_keys.get((i, k)) for k in range(-1, len(node.parents))]
             edges = tuple(key for key in keys if key)
         else:
-            line = f"{name} = {value}   — {_leaf_kind(node, parameters)}"
+            line = f"{name} = {value}   — {how}"
             edges = ()
         steps.append(
             PageStep(
@@ -422,20 +429,18 @@ def _backward_steps(
     uses: dict[Value, int] = {}
     for s in explanation:
         uses[s.parent] = uses.get(s.parent, 0) + 1
-    received: dict[Value, str] = {}  # the contributions so far, written as a sum
+    received: dict[Value, int] = {}  # how many contributions each node has received so far
     seen_edges: dict[Value, int] = {}
     steps = []
     for s in explanation:
         parent = s.parent
         p_index = index[parent]
         contribution = format_number(s.contribution, digits)
-        if parent in received:
-            received[parent] += " + " + _factor(s.contribution, digits)
-        else:
-            received[parent] = contribution
+        count = received[parent] = received.get(parent, 0) + 1
         change = {
             "grad": format_number(s.grad_after, digits),
-            "contributions": received[parent],
+            # written after the ones before: "0.5 + (-3)" (each step adds a term, not the whole sum)
+            "contributions_more": contribution if count == 1 else " + " + _factor(s.contribution, digits),
         }
         if picture.own[p_index]:
             fill = grad_color(s.grad_after)
@@ -465,7 +470,6 @@ def _backward_steps(
         local_line = f"local: d({n})/d({p}) = {formula}"
         if formula != local:
             local_line += f" = {local}"
-        count = received[parent].count(" + ") + 1
         if count == 1:
             grad_line = f"grad {p} = {contribution}"
             if uses[parent] > 1:
@@ -500,6 +504,16 @@ def _backward_steps(
 # ============================================================================
 # The page's text
 # ============================================================================
+
+
+def _apply(fields: dict[str, str], change: dict[str, str]) -> None:
+    """What a step does to a node's fields: set them, but ``contributions_more`` is written after
+    ``contributions`` (so a page holds each contribution once, not the growing sum at every step)."""
+    for key, text in change.items():
+        if key == "contributions_more":
+            fields["contributions"] = fields.get("contributions", "") + text
+        else:
+            fields[key] = text
 
 
 def _camel(change: dict[str, str]) -> dict[str, str]:

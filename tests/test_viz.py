@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from autograd import Value, topological_order, viz
 from autograd.__main__ import neuron_example
 from autograd.explain import format_number, node_names
-from autograd.viz import GraphvizNotFoundError, draw_graph, grad_color, save_graph
+from autograd.viz import GraphvizNotFoundError, draw_graph, grad_color, save_graph, text_color
 from nn import MLP, Neuron
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -621,3 +621,13 @@ def test_any_operation_or_class_name_gives_a_picture_without_script(name):
     for root, model in ((hostile_operation(name), None), (*reversed(hostile_model(name)),)):
         svg = viz.render(draw_graph(root, model=model), "svg")
         assert unsafe_parts(svg) == []
+
+
+def test_text_on_every_fill_has_a_contrast_of_at_least_4_5():
+    """Issue 17 (5): black or white by WCAG relative luminance; before, a threshold on luminance without
+    gamma chose white on teal #2c758e (4.0:1)."""
+    fills = [grad_color(10.0 ** (e / 10)) for e in range(10 * viz.LOW - 10, 10 * viz.HIGH + 10)]
+    fills += [grad_color(0.0), grad_color(float("nan"))]
+    worst = min(viz.contrast(fill, "#000000" if text_color(fill) == "black" else "#ffffff") for fill in fills)
+    assert worst >= 4.5
+    assert viz.contrast("#000000", "#ffffff") == pytest.approx(21.0)
