@@ -133,9 +133,9 @@
       const path = edges[key].querySelector("path");
       const middle = path.getPointAtLength(path.getTotalLength() / 2);
       const t = document.createElementNS(SVG, "text");
-      t.setAttribute("x", middle.x);
-      t.setAttribute("y", middle.y - 4);
-      t.setAttribute("text-anchor", "middle");
+      // beside the edge's middle, not on it: the arrow stays visible
+      t.setAttribute("x", middle.x + 6);
+      t.setAttribute("y", middle.y - 3);
       t.setAttribute("class", "wt-contribution");
       edges[key].appendChild(t);
       written[key] = t;
