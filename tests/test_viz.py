@@ -631,3 +631,12 @@ def test_text_on_every_fill_has_a_contrast_of_at_least_4_5():
     worst = min(viz.contrast(fill, "#000000" if text_color(fill) == "black" else "#ffffff") for fill in fills)
     assert worst >= 4.5
     assert viz.contrast("#000000", "#ffffff") == pytest.approx(21.0)
+
+
+def test_the_demos_neuron_picture_is_readable_at_100_percent(tmp_path):
+    """Issue 17 (6): ``out/neuron.svg`` was drawn at 0.45 scale (text under 7 px)."""
+    from nn import demo
+
+    model = MLP(2, [16, 16, 1], seed=1337)
+    path = demo.save_neuron_graph(model, [0.5, -0.25], tmp_path / "neuron.svg")
+    assert smallest_text_px(path.read_bytes()) >= 9
