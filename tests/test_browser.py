@@ -477,26 +477,29 @@ def test_the_big_page_builds_with_one_layout_and_steps_in_the_browser(browser, t
 
 
 def test_the_readme_screenshot_shows_a_readable_backward_step_of_a_two_layer_network(browser, tmp_path):
-    """``docs/backprop.png`` is this screenshot (copied by hand): MLP(2, [2, 1]), a gradient reaching a weight."""
+    """``docs/backprop.png`` is this screenshot (copied by hand): MLP(2, [2, 1]), a gradient reaching w."""
     model = MLP(2, [2, 1], activation="tanh", seed=3)
     loss = (model([Value(0.5, label="x0"), Value(-1.0, label="x1")]) - 1.0) ** 2
     loss.label = "loss"
     page = walkthrough(loss, model=model, rankdir="TB")
     weight = "layers.0.neurons.1.w.0"
-    k = next(k for k, s in enumerate(page.steps) if s.phase == "backward" and s.title.endswith(f" to {weight}"))
+    k = next(k for k, s in enumerate(page.steps) if s.phase == "backward" and s.title.endswith(weight))
     at_size(browser, (1280, 1000))
     try:
         browser.get(page.save(tmp_path / "page.html").as_uri())
         browser.execute_script(
-            f"const s = document.querySelector('.wt-slider'); s.value = {k}; s.dispatchEvent(new Event('input'));"
+            f"const s = document.querySelector('.wt-slider'); s.value = {k};"
+            "s.dispatchEvent(new Event('input'));"
         )
         visible = browser.execute_script(
             """
             const port = document.querySelector('.ag-port').getBoundingClientRect();
-            const shown = [...document.querySelectorAll('.wt-picture .wt-up, .wt-picture .wt-to, .wt-current')];
+            const lit = '.wt-picture .wt-up, .wt-picture .wt-to, .wt-current';
+            const shown = [...document.querySelectorAll(lit)];
             return shown.length >= 3 && shown.every(e => {
               const r = e.getBoundingClientRect();
-              return r.left >= port.left && r.right <= port.right && r.top >= port.top && r.bottom <= port.bottom;
+              return r.left >= port.left && r.right <= port.right
+                && r.top >= port.top && r.bottom <= port.bottom;
             });
             """
         )

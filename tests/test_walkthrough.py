@@ -293,3 +293,81 @@ def test_a_network_too_big_to_draw_node_by_node_is_walked_through_one_box_per_ne
     weight = "layers.2.neurons.0.w.0"
     into_weight = next(s for s in page.steps if s.phase == "backward" and s.title.endswith(weight))
     assert into_weight.receiving == page.picture.shown_in[order.index(model.layers[2].neurons[0].w[0])]
+
+
+def moons_loss(points: int):
+    """The demo's model and loss on ``points`` moons points (hinge loss plus L2), as in ``nn.demo``."""
+    from nn import data, losses
+
+    X, y01 = data.make_moons(100, noise=0.1, seed=1337)
+    model = MLP(2, [16, 16, 1], seed=1337)
+    scores = [model([Value(a) for a in x]) for x in X[:points]]
+    l2 = 1e-4 * sum(p * p for p in model.parameters())
+    return losses.hinge_loss(scores, data.to_pm1(y01)[:points]) + l2, model
+
+
+def lines_run(fn) -> int:
+    """How many lines of Python ``fn()`` executes: a measure of work that does not depend on the machine."""
+    count = 0
+
+    def tracer(frame, event, arg):
+        nonlocal count
+        if event == "line":
+            count += 1
+        return tracer
+
+    sys.settrace(tracer)
+    try:
+        fn()
+    finally:
+        sys.settrace(None)
+    return count
+
+
+def test_building_a_page_takes_work_and_space_in_proportion_to_its_steps():
+    """Issue 17 (4): no quadratic step. Twice the moons points, about twice the work and the page's size.
+
+    (Before, each step stored every contribution its node had received so far: a node used n times
+    cost n² in the page.)
+    """
+    work, size, steps = {}, {}, {}
+    for points in (2, 4):
+        loss, model = moons_loss(points)
+        pages = []
+        work[points] = lines_run(lambda: pages.append(walkthrough(loss, model=model)))  # noqa: B023
+        size[points], steps[points] = len(pages[0].html()), len(pages[0].steps)
+    assert work[4] / work[2] < 1.25 * steps[4] / steps[2]
+    assert size[4] / size[2] < 1.25 * steps[4] / steps[2]
+
+
+def test_inline_in_a_notebook_the_page_says_to_click_it_first_and_a_saved_page_does_not():
+    y, _ = used_twice()
+    page = walkthrough(y)
+    assert "Click the picture first" in page._repr_html_()
+    assert "Click the picture first" not in page.html()
+
+
+def test_a_page_of_hostile_names_has_no_link_and_no_handler():
+    """Issue 20 (2): an operation's or a class's name reaches the page as text, never as markup."""
+    from html.parser import HTMLParser
+
+    from autograd import Operation, apply
+    from nn import Neuron
+
+    hostile = '<x> URL="javascript:alert(1)" target="_self" id=<y> onclick="alert(2)"'
+    op = Operation(hostile, forward="a * 2.0", derivatives={"a": "2.0"})
+    model = type(hostile, (Neuron,), {})(1, seed=0)
+    root = apply(op, model([Value(0.5, label=hostile)]))
+    found = []
+
+    class Attributes(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            for key, value in attrs:
+                text = key in ("title", "xlink:title", "aria-label")  # shown as text, never followed
+                if key.startswith("on") or key.endswith("href") or (
+                    not text and "javascript:" in (value or "").lower()
+                ):
+                    found.append((tag, key, value))
+
+    Attributes().feed(walkthrough(root, model=model).html())
+    assert found == []
