@@ -370,6 +370,18 @@ def test_keys_work_after_a_click_in_the_margin_and_each_step_is_announced(browse
     )
     assert all(name and w >= 44 and h >= 44 for name, w, h in controls), controls
     assert slider.get_attribute("aria-valuetext").startswith(f"step {last - 1} of {last}: ")
+    # a click on a row, or on a box of the picture, jumps to the step that computes that node
+    page = walkthrough(L)
+    forward = {s.title.split(": ")[-1]: k for k, s in enumerate(page.steps) if s.phase == "forward"}
+    browser.find_element("css selector", "body").send_keys(Keys.HOME)
+    row = browser.find_element("xpath", "//tr[td[@class='wt-name' and text()='h']]")
+    row.click()
+    assert counter(browser) == f"step {forward['h']} of {last}"
+    box = browser.find_element(
+        "xpath", "//*[local-name()='g' and contains(@class, 'node')][*[local-name()='title' and text()='n0']]"
+    )
+    box.click()
+    assert counter(browser) == f"step {forward[page.names[page.order[0]]]} of {last}"
     assert browser.find_element("css selector", ".wt-picture svg").get_attribute("role") == "img"
     screenshot(browser, "walkthrough-keys.png")
 
@@ -393,6 +405,14 @@ def test_a_backward_step_is_drawn_going_backward_with_its_contribution_on_the_ed
     )
     step = explained[backward.index(k)]
     assert current == [format_number(step.contribution, page.explanation.digits)]
+    # the table has scrolled to the row of the node receiving the gradient
+    assert browser.execute_script(
+        """
+        const table = document.querySelector('.wt-table').getBoundingClientRect();
+        const row = document.querySelector('tr.wt-on').getBoundingClientRect();
+        return row.top >= table.top && row.bottom <= table.bottom;
+        """
+    )
     # earlier contributions stay written on their edges
     written = browser.execute_script(
         "return document.querySelectorAll('.wt-picture text.wt-contribution').length"
