@@ -640,3 +640,72 @@ def test_the_demos_neuron_picture_is_readable_at_100_percent(tmp_path):
     model = MLP(2, [16, 16, 1], seed=1337)
     path = demo.save_neuron_graph(model, [0.5, -0.25], tmp_path / "neuron.svg")
     assert smallest_text_px(path.read_bytes()) >= 9
+
+
+# ---------------------------------------------------------------------------
+# Issue 17 (2): coarser levels, known to nn; autograd draws the grouping it is given
+# ---------------------------------------------------------------------------
+
+
+def boxes_of(picture) -> dict[str, list[str]]:
+    """Graphviz name of each module drawn as one box -> the texts of its label (from the DOT source)."""
+    found = {}
+    for name, label in re.findall(r'\b(m\d+) \[label="([^"]*)"', picture.source):
+        found[name] = [part.strip(" {}") for part in label.split("|")]
+    return found
+
+
+def test_a_network_is_drawn_one_box_per_neuron_or_per_layer_with_output_and_operation_count():
+    model, _, loss = mlp_loss(sizes=(16, 16, 1))
+    order = topological_order(loss)
+    neurons = draw_graph(loss, model=model, level="neuron")
+    boxes = boxes_of(neurons)
+    assert len(boxes) == 33  # 16 + 16 + 1 neurons
+    # a hidden neuron's box: its name, its operations (16 products, 16 sums, tanh), its output's numbers
+    neuron = model.layers[1].neurons[3]
+    box = neurons.shown_in[order.index(neuron.w[0])]
+    inside = [v for i, v in enumerate(order) if neurons.shown_in[i] == box]
+    output = next(v for v in inside if v.op == "tanh")
+    assert boxes[box] == [
+        "neurons.3",  # inside the box of layers.1
+        f"{2 * 16 + 1} operations",
+        f"data {format_number(output.data)}",
+        f"grad {format_number(output.grad)}",
+    ]
+    assert sum(1 for v in inside if not v.is_leaf) == 2 * 16 + 1
+    layers = draw_graph(loss, model=model, level="layer")
+    assert sorted(label[0] for label in boxes_of(layers).values()) == ["layers.0", "layers.1", "layers.2"]
+    # the edges go between the boxes: 16 neurons of layer 0 feed each of the 16 of layer 1
+    assert len(re.findall(r"\bm\d+ -> m\d+", neurons.source)) == 16 * 16 + 16
+    assert draw_graph(loss, model=model).grouping.level == "neuron"  # "auto": too big for every node
+
+
+def test_a_neuron_or_a_layer_can_be_opened():
+    model, _, loss = mlp_loss(sizes=(16, 16, 1))
+    opened = draw_graph(loss, model=model, level="neuron", expand=["layers.2.neurons.0"])
+    assert "cluster_layers_2_neurons_0" in opened.source and len(boxes_of(opened)) == 32
+    opened = draw_graph(loss, model=model, level="layer", expand=["layers.1"], max_nodes=1000)
+    assert sorted(label[0] for label in boxes_of(opened).values()) == ["layers.0", "layers.2"]
+    with pytest.raises(ValueError, match=r"cannot expand 'layers\.7'.*layers\.0"):
+        draw_graph(loss, model=model, level="layer", expand=["layers.7"])
+
+
+def test_autograd_draws_any_grouping_and_a_model_without_one_only_node_by_node():
+    x, w = Value(2.0, label="x"), Value(3.0, label="w")
+    y = x * w + 1.0
+    order = topological_order(y)
+    given = viz.Grouping(names={v: f"node{i}" for i, v in enumerate(order)}, modules={x: "a.b", w: "a"})
+    source = draw_graph(y, grouping=given).source
+    assert "cluster_a_b" in source and "node0" in source
+
+    class Plain:  # any object with named_parameters(): its parameters' boxes, nothing more
+        def named_parameters(self):
+            return [("layer.weight", w)]
+
+    assert "cluster_layer" in draw_graph(y, model=Plain()).source
+    with pytest.raises(ValueError, match="no graph_grouping"):
+        draw_graph(y, model=Plain(), level="neuron")
+    with pytest.raises(ValueError, match="needs a model"):
+        draw_graph(y, level="layer")
+    with pytest.raises(ValueError, match="level must be one of"):
+        draw_graph(y, level="neurons")
