@@ -26,10 +26,17 @@ what ``root.backward()`` gives from zero. Running it changes nothing: every
 node's ``.grad`` is put back as it was.
 
 At every step the page shows each node's value and gradient *as known at that
-step* (blank until then); stepping back recomputes that state from the step
-number, so it undoes exactly. The picture is :func:`autograd.viz.draw_graph`'s
-(rounded to 4 significant digits, coloured by |grad| once a gradient is known);
-the chain-rule lines and the table use ``explain``'s 6 digits.
+step* (blank until then); going back, the page puts back what each step it
+crosses had overwritten, so it undoes exactly. The picture is
+:func:`autograd.viz.draw_graph`'s (rounded to 4 significant digits, coloured by
+|grad| once a gradient is known), at its natural size in a view that scrolls
+and zooms and brings each step's boxes into view; the chain-rule lines and the
+table (in the picture's order, scrolled to the step's row) use ``explain``'s 6
+digits. A backward step is drawn going backward: a dashed arrow against the
+edges from the node the gradient comes from (orange outline) to the one it
+goes to (blue), the contribution written beside the edge, where it stays as
+later steps add theirs. The graph is walked once: one topological order, one
+naming, handed to the drawing and to ``explain``.
 
 >>> from autograd import Value
 >>> x = Value(3.0, label="x")
