@@ -35,8 +35,9 @@ table (in the picture's order, scrolled to the step's row) use ``explain``'s 6
 digits. A backward step is drawn going backward: a dashed arrow against the
 edges from the node the gradient comes from (orange outline) to the one it
 goes to (blue), the contribution written beside the edge, where it stays as
-later steps add theirs. The graph is walked once: one topological order, one
-naming, handed to the drawing and to ``explain``.
+later steps add theirs. The topological order and the names are computed once,
+at the top, and handed to the drawing and to ``explain`` (which still walks
+the graph for its own backward pass).
 
 >>> from autograd import Value
 >>> x = Value(3.0, label="x")
