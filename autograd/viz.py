@@ -873,7 +873,10 @@ def svg_for_page(svg: str, page_id: str, label: str) -> str:
     if start < 0:
         raise ValueError("Graphviz returned no <svg> element")
     svg = re.sub(r'\bid="', f'id="{page_id}-', svg[start:])
-    return svg.replace("<svg", f'<svg role="img" aria-label="{html.escape(label)}"', 1)
+    # (max-width in the element itself too: a notebook that strips <style> still leaves it unshrunk)
+    return svg.replace(
+        "<svg", f'<svg role="img" aria-label="{html.escape(label)}" style="max-width: none"', 1
+    )
 
 
 def view_html(svg: str, label: str, view_id: str | None = None) -> str:
