@@ -383,6 +383,14 @@ def test_keys_work_after_a_click_in_the_margin_and_each_step_is_announced(browse
     box.click()
     assert counter(browser) == f"step {forward[page.names[page.order[0]]]} of {last}"
     assert browser.find_element("css selector", ".wt-picture svg").get_attribute("role") == "img"
+    # the keyboard focus is visible: tabbing to the first button draws an outline around it
+    browser.execute_script("document.activeElement.blur(); window.scrollTo(0, 0);")
+    ActionChains(browser).send_keys(Keys.TAB).perform()
+    focused = browser.execute_script(
+        "const e = document.activeElement, s = getComputedStyle(e);"
+        "return [e.dataset.go, s.outlineStyle, parseFloat(s.outlineWidth)];"
+    )
+    assert focused[0] == "first" and focused[1] != "none" and focused[2] >= 2
     screenshot(browser, "walkthrough-keys.png")
 
 
