@@ -626,10 +626,12 @@ def layout(
     max_nodes: int = 500,
     expand: Iterable[str] = (),
     refusal: str = "",
+    ranksep: float = 0.35,
 ) -> Picture:
     """:func:`draw_graph` for a graph already sorted (``order``) and grouped: the drawing itself.
 
     A picture over ``max_nodes`` boxes raises ``ValueError`` (``refusal`` is added to its message).
+    ``ranksep`` is the room between ranks, in inches (a page that writes on the edges wants more).
     """
     index = {node: i for i, node in enumerate(order)}
     modules = {node: _as_module(m) for node, m in grouping.modules.items()}
@@ -672,7 +674,7 @@ def layout(
         rankdir = _auto_rankdir(order, size[0] if size is not None else NOTEBOOK_WIDTH)
     horizontal = rankdir in ("LR", "RL")
     colored = color_by_grad and show_grad
-    graph_attr = {"rankdir": rankdir, "nodesep": "0.25", "ranksep": "0.35", "newrank": "true"}
+    graph_attr = {"rankdir": rankdir, "nodesep": "0.25", "ranksep": f"{ranksep:g}", "newrank": "true"}
     if size is not None:
         graph_attr["size"] = f"{size[0]:g},{size[1]:g}"  # without "!": scale down only
     graph = graphviz.Digraph("autograd", graph_attr=graph_attr)

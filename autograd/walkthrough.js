@@ -131,7 +131,7 @@
     }
     if (!written[key]) {
       const path = edges[key].querySelector("path");
-      const middle = path.getPointAtLength(path.getTotalLength() / 2);
+      const middle = path.getPointAtLength(path.getTotalLength() * 0.45);  // nearer the input
       const t = document.createElementNS(SVG, "text");
       // beside the edge's middle, not on it: the arrow stays visible
       t.setAttribute("x", middle.x + 6);

@@ -343,6 +343,7 @@ def walkthrough(
             max_nodes=max_nodes,
             expand=expand,
             refusal=f". The walkthrough would have {total} steps.",
+            ranksep=0.8,  # room to write the contributions on the edges
         )
         svg = render(picture, "svg").decode("utf-8")
     finally:
