@@ -331,6 +331,17 @@ def test_draw_graph_of_a_network_is_readable_in_a_notebook_cell(browser, tmp_pat
         assert browser.execute_script("return arguments[0].scrollWidth <= arguments[0].clientWidth + 1", port)
         browser.find_element("css selector", '[data-zoom="one"]').click()
         assert min(text_heights(browser, ".cell")) >= READABLE_PX
+        # Ctrl + wheel (what a touchpad's pinch sends) zooms; a plain wheel scrolls and leaves the zoom
+        zoom = browser.execute_script(
+            """
+            const port = document.querySelector('.ag-port'), view = document.querySelector('.ag-view');
+            const wheel = (ctrl) => port.dispatchEvent(new WheelEvent('wheel',
+              {deltaY: 200, ctrlKey: ctrl, clientX: 100, clientY: 100, bubbles: true, cancelable: true}));
+            wheel(false); const plain = view.dataset.zoom; wheel(true);
+            return [plain, view.dataset.zoom];
+            """
+        )
+        assert float(zoom[0]) == 1 and float(zoom[1]) < 1
     finally:
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
@@ -413,6 +424,17 @@ def test_a_backward_step_is_drawn_going_backward_with_its_contribution_on_the_ed
     )
     step = explained[backward.index(k)]
     assert current == [format_number(step.contribution, page.explanation.digits)]
+    # the table's rows in the picture's order: top to bottom (rankdir="TB"), then left to right
+    places = browser.execute_script(
+        """
+        return [...document.querySelectorAll('tr[data-node]')].map(row => {
+          const box = [...document.querySelectorAll('.wt-picture g.node')].find(
+            g => g.querySelector('title').textContent === 'n' + row.dataset.node).getBBox();
+          return [box.y, box.x];
+        });
+        """
+    )
+    assert places == sorted(places)
     # the table has scrolled to the row of the node receiving the gradient
     assert browser.execute_script(
         """
