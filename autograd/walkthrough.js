@@ -2,9 +2,11 @@
 // into the page, followed by the page's id: ("wt-1a2b3c").
 //
 // The page holds its steps as JSON. Each step sets a few fields of a few
-// nodes (a value in the forward pass, a gradient in the backward pass). The
-// state at step k is recomputed from scratch every time: all nodes blank,
-// then steps 0..k applied in order. So stepping back undoes exactly.
+// nodes (a value in the forward pass, a gradient in the backward pass) and,
+// going backward, writes a contribution on an edge. Going forward the script
+// applies the steps in order and keeps what each one overwrote; going back it
+// puts that back. So stepping back undoes exactly, and each move costs only
+// the steps it crosses (a page of 20,000 steps moves as fast as one of 20).
 (function (pageId) {
   "use strict";
   // By its id; or, should a notebook run the script before the page is in the document,
@@ -12,7 +14,10 @@
   const page = document.getElementById(pageId) || document.currentScript.closest(".wt");
   const data = JSON.parse(page.querySelector(".wt-data").textContent);
   const slider = page.querySelector(".wt-slider");
+  const view = page.querySelector(".ag-view");
+  const svg = page.querySelector(".wt-picture svg");
   const last = data.steps.length - 1;
+  const SVG = svg.namespaceURI;  // (taken from the picture: the page names no URL)
   const BLANK = { value: "", boxValue: "data", grad: "", boxGrad: "grad", contributions: "",
                   fill: "#ffffff", ink: "black" };
 
@@ -28,53 +33,186 @@
     while (edges[title + "#" + k]) k += 1;
     edges[title + "#" + k] = g;
   }
-  const rows = {};
-  for (const row of page.querySelectorAll("tr[data-node]")) rows[row.dataset.node] = row;
+  const rows = [...page.querySelectorAll("tr[data-node]")];
 
-  function stateAt(k) {
-    const state = data.nodes.map(() => Object.assign({}, BLANK));
-    for (let s = 0; s <= k; s += 1) {
-      for (const [i, change] of data.steps[s].set) Object.assign(state[i], change);
+  // The nodes each box shows, and the steps that compute a node or send it a gradient.
+  const inBox = {};
+  data.nodes.forEach((node, i) => { (inBox[node.id] = inBox[node.id] || []).push(i); });
+  const forwardStep = [], receives = data.nodes.map(() => []);
+  data.steps.forEach((step, s) => {
+    for (const [i] of step.set) {
+      if (step.phase === "forward") forwardStep[i] = s; else receives[i].push(s);
     }
-    return state;
+  });
+
+  // The table in the picture's order: along the arrows, then across.
+  const across = (data.rankdir === "TB" || data.rankdir === "BT");
+  const place = {};
+  function where(id) {
+    if (!(id in place)) {
+      const b = boxes[id] ? boxes[id].getBBox() : { x: 0, y: 0 };
+      place[id] = across ? [b.y, b.x] : [b.x, b.y];
+    }
+    return place[id];
+  }
+  const sorted = rows.map((row, i) => [where(data.nodes[i].id), i, row]);
+  sorted.sort((a, b) => a[0][0] - b[0][0] || a[0][1] - b[0][1] || a[1] - b[1]);
+  const body = rows.length ? rows[0].parentNode : null;
+  for (const [, , row] of sorted) body.appendChild(row);
+
+  // ---- the state: every node's fields and every edge's written contribution ----
+  const state = data.nodes.map(() => Object.assign({}, BLANK));
+  const labels = {};  // edge key -> the contribution written on it
+  const undo = [];
+  const dirtyNodes = new Set(), dirtyLabels = new Set();
+  let current = -1;
+
+  function apply(s) {
+    const step = data.steps[s];
+    const before = { set: [], label: null };
+    for (const [i, change] of step.set) {
+      const old = {};
+      for (const key in change) {
+        const field = key === "contributionsMore" ? "contributions" : key;
+        old[field] = state[i][field];
+        // a contribution is written after the ones before it; every other field is replaced
+        state[i][field] = key === "contributionsMore" ? state[i][field] + change[key] : change[key];
+      }
+      before.set.push([i, old]);
+      dirtyNodes.add(i);
+    }
+    if (step.contribution !== undefined && step.edges.length) {
+      const key = step.edges[0];
+      before.label = [key, labels[key]];
+      labels[key] = step.contribution;
+      dirtyLabels.add(key);
+    }
+    undo[s] = before;
+  }
+  function revert(s) {
+    const before = undo[s];
+    for (const [i, old] of before.set) { Object.assign(state[i], old); dirtyNodes.add(i); }
+    if (before.label) {
+      const [key, old] = before.label;
+      if (old === undefined) delete labels[key]; else labels[key] = old;
+      dirtyLabels.add(key);
+    }
   }
 
   function setText(element, text) {
     if (element.textContent !== text) element.textContent = text;
   }
 
-  let current = 0;
-  function show(k) {
-    current = Math.max(0, Math.min(last, k));
-    const step = data.steps[current];
-    const state = stateAt(current);
-    data.nodes.forEach((node, i) => {
-      const s = state[i];
-      const box = boxes[node.id];
-      const texts = box.querySelectorAll("text");  // ... name, "data x", "grad g"
-      setText(texts[texts.length - 2], s.boxValue);
-      setText(texts[texts.length - 1], s.boxGrad);
-      box.querySelector("polygon, path").setAttribute("fill", s.fill);
-      for (const t of texts) t.setAttribute("fill", s.ink);
-      const pending = s.value === "";
-      box.classList.toggle("wt-pending", pending);
-      if (node.op) boxes[node.op].classList.toggle("wt-pending", pending);
-      const cells = rows[node.id].cells;
-      setText(cells[2], s.value);
-      setText(cells[3], s.grad);
-      setText(cells[4], s.contributions);
-    });
-    for (const g of page.querySelectorAll(".wt-on")) g.classList.remove("wt-on");
-    for (const name of step.focus) {
-      boxes[name].classList.add("wt-on");
-      if (rows[name]) rows[name].classList.add("wt-on");
+  function drawNode(i) {
+    const node = data.nodes[i], s = state[i];
+    const cells = rows[i].cells;
+    setText(cells[2], s.value);
+    setText(cells[3], s.grad);
+    setText(cells[4], s.contributions);
+    if (!node.own) return;
+    const box = boxes[node.id];
+    const texts = box.querySelectorAll("text");  // ... name, "data x", "grad g"
+    setText(texts[texts.length - 2], s.boxValue);
+    setText(texts[texts.length - 1], s.boxGrad);
+    box.querySelector("polygon, path").setAttribute("fill", s.fill);
+    for (const t of texts) t.setAttribute("fill", s.ink);
+    const pending = s.value === "";
+    box.classList.toggle("wt-pending", pending);
+    if (node.op) boxes[node.op].classList.toggle("wt-pending", pending);
+  }
+
+  // A contribution, written on the middle of its edge (in the picture's own coordinates).
+  const written = {};
+  function drawLabel(key) {
+    const text = labels[key];
+    if (text === undefined) {
+      if (written[key]) { written[key].remove(); delete written[key]; }
+      return;
     }
-    for (const key of step.edges) edges[key].classList.add("wt-on");
+    if (!written[key]) {
+      const path = edges[key].querySelector("path");
+      const middle = path.getPointAtLength(path.getTotalLength() * 0.45);  // nearer the input
+      const t = document.createElementNS(SVG, "text");
+      // beside the edge's middle, not on it: the arrow stays visible
+      t.setAttribute("x", middle.x + 6);
+      t.setAttribute("y", middle.y - 3);
+      t.setAttribute("class", "wt-contribution");
+      edges[key].appendChild(t);
+      written[key] = t;
+    }
+    setText(written[key], text);
+  }
+
+  // The gradient's way back: along the step's edges, against their arrows.
+  function reversed(d) {
+    const points = d.replace(/[MC]/g, " ").trim().split(/\s+/);
+    points.reverse();
+    return "M" + points[0] + "C" + points.slice(1).join(" ");
+  }
+  const marker = document.createElementNS(SVG, "marker");
+  marker.setAttribute("id", pageId + "-back");
+  for (const [k, v] of [["viewBox", "0 0 10 10"], ["refX", "8"], ["refY", "5"], ["markerWidth", "5"],
+                        ["markerHeight", "5"], ["orient", "auto"]]) marker.setAttribute(k, v);
+  const head = document.createElementNS(SVG, "path");
+  head.setAttribute("d", "M0,0 L10,5 L0,10 z");
+  head.setAttribute("class", "wt-flow-head");
+  marker.appendChild(head);
+  const defs = document.createElementNS(SVG, "defs");
+  defs.appendChild(marker);
+  svg.insertBefore(defs, svg.firstChild);
+
+  let lit = [];
+  function light(element, name) {
+    if (!element) return;
+    element.classList.add(name);
+    lit.push([element, name]);
+  }
+
+  function show(k) {
+    k = Math.max(0, Math.min(last, k));
+    while (current < k) { current += 1; apply(current); }
+    while (current > k) { revert(current); current -= 1; }
+    for (const i of dirtyNodes) drawNode(i);
+    for (const key of dirtyLabels) drawLabel(key);
+    dirtyNodes.clear(); dirtyLabels.clear();
+    const step = data.steps[current];
+
+    for (const [element, name] of lit) element.classList.remove(name);
+    lit = [];
+    for (const old of page.querySelectorAll(".wt-flow")) old.remove();
+    for (const name of step.focus) light(boxes[name], "wt-on");
+    for (const key of step.edges) light(edges[key], "wt-on");
+    if (step.up !== undefined) {
+      light(boxes[step.up], "wt-up");
+      light(boxes[step.to], "wt-to");
+      if (step.edges.length) light(written[step.edges[0]], "wt-current");
+      step.edges.forEach((key, n) => {
+        const flow = document.createElementNS(SVG, "path");
+        flow.setAttribute("d", reversed(edges[key].querySelector("path").getAttribute("d")));
+        flow.setAttribute("class", "wt-flow");
+        if (n === 0) flow.setAttribute("marker-end", "url(#" + pageId + "-back)");
+        edges[key].appendChild(flow);
+      });
+    }
+    for (const [i] of step.set) light(rows[i], "wt-on");
+
     page.dataset.phase = step.phase;
-    setText(page.querySelector(".wt-title"), step.title);
+    const counter = "step " + current + " of " + last;
+    setText(page.querySelector(".wt-title"), counter + ": " + step.title);
     setText(page.querySelector(".wt-lines"), step.lines.join("\n"));
-    setText(page.querySelector(".wt-counter"), "step " + current + " of " + last);
+    setText(page.querySelector(".wt-counter"), counter);
     slider.value = String(current);
+    slider.setAttribute("aria-valuetext", counter + ": " + step.title);
+
+    // Bring the step into view: its boxes in the picture, its row in the table (and nothing else scrolls).
+    if (view && view.agShow) view.agShow(step.focus.map((name) => boxes[name]).filter(Boolean));
+    if (step.set.length) {
+      const row = rows[step.set[0][0]], table = page.querySelector(".wt-table");
+      const top = row.offsetTop - table.querySelector("thead").offsetHeight;
+      if (top < table.scrollTop || row.offsetTop + row.offsetHeight > table.scrollTop + table.clientHeight) {
+        table.scrollTop = Math.max(0, top - table.clientHeight / 3);
+      }
+    }
   }
 
   // Play: one step every 0.8 s until the end; any other control pauses.
@@ -84,12 +222,15 @@
     if (timer !== null) clearInterval(timer);
     timer = null;
     playButton.textContent = "▶ play";
+    playButton.setAttribute("aria-label", "Play");
   }
   function play() {
     if (current === last) show(0);
     playButton.textContent = "❚❚ pause";
+    playButton.setAttribute("aria-label", "Pause");
     timer = setInterval(() => (current < last ? show(current + 1) : pause()), 800);
   }
+  function toggle() { if (timer === null) play(); else pause(); }
 
   const moves = {
     first: () => 0, previous: () => current - 1, next: () => current + 1, last: () => last,
@@ -97,28 +238,55 @@
   for (const button of page.querySelectorAll(".wt-controls button")) {
     button.addEventListener("click", () => {
       const go = button.dataset.go;
-      if (go === "play") {
-        if (timer === null) play(); else pause();
-        return;
-      }
+      if (go === "play") { toggle(); return; }
       pause();
       show(moves[go]());
     });
   }
   slider.addEventListener("input", () => { pause(); show(Number(slider.value)); });
 
+  // Clicking a node (in the picture or the table) jumps to its step: in the forward pass the
+  // step that computes it, in the backward pass the next step that sends it a gradient.
+  function jumpTo(nodes) {
+    pause();
+    if (data.steps[current].phase === "backward") {
+      const later = nodes.flatMap((i) => receives[i]).sort((a, b) => a - b);
+      if (later.length) { show(later.find((s) => s > current) ?? later[0]); return; }
+    }
+    show(Math.min(...nodes.map((i) => forwardStep[i])));
+  }
+  for (const [id, g] of Object.entries(boxes)) {
+    const nodes = inBox[id] || (id.startsWith("op") ? [Number(id.slice(2))] : []);
+    if (!nodes.length) continue;
+    g.classList.add("wt-clickable");
+    g.addEventListener("click", () => jumpTo(nodes));
+  }
+  rows.forEach((row, i) => row.addEventListener("click", () => jumpTo([i])));
+
   const keys = { ArrowRight: "next", ArrowDown: "next", ArrowLeft: "previous", ArrowUp: "previous",
                  Home: "first", End: "last" };
-  page.addEventListener("keydown", (event) => {
-    if (event.target === slider || !(event.key in keys)) return;  // the slider moves itself
+  function onKey(event) {
+    const target = event.target;
+    if (target === slider || (target.closest && target.closest("input, textarea, select"))) return;
+    if (event.key === " " && !(target.closest && target.closest("button"))) {
+      event.preventDefault();
+      toggle();
+      return;
+    }
+    if (!(event.key in keys) || event.altKey || event.ctrlKey || event.metaKey) return;
     event.preventDefault();
     pause();
     show(moves[keys[event.key]]());
-  });
+  }
+  // A saved page is the whole document: its keys work wherever the focus is. In a notebook the
+  // keys belong to the notebook, so the page listens only once it has the focus (a click on it).
+  if (page.dataset.standalone === "1") document.addEventListener("keydown", onKey);
+  else page.addEventListener("keydown", onKey);
   page.addEventListener("click", (event) => {
-    if (event.target === page || page.querySelector(".wt-picture").contains(event.target)) page.focus();
+    if (!event.target.closest("button, input, .wt-table")) page.focus({ preventScroll: true });
   });
 
+  page.classList.add("wt-scripted");
+  data.nodes.forEach((node, i) => dirtyNodes.add(i));  // the page was written at its last step
   show(0);
-  if (page.dataset.standalone === "1") page.focus();
 })

@@ -26,10 +26,18 @@ what ``root.backward()`` gives from zero. Running it changes nothing: every
 node's ``.grad`` is put back as it was.
 
 At every step the page shows each node's value and gradient *as known at that
-step* (blank until then); stepping back recomputes that state from the step
-number, so it undoes exactly. The picture is :func:`autograd.viz.draw_graph`'s
-(rounded to 4 significant digits, coloured by |grad| once a gradient is known);
-the chain-rule lines and the table use ``explain``'s 6 digits.
+step* (blank until then); going back, the page puts back what each step it
+crosses had overwritten, so it undoes exactly. The picture is
+:func:`autograd.viz.draw_graph`'s (rounded to 4 significant digits, coloured by
+|grad| once a gradient is known), at its natural size in a view that scrolls
+and zooms and brings each step's boxes into view; the chain-rule lines and the
+table (in the picture's order, scrolled to the step's row) use ``explain``'s 6
+digits. A backward step is drawn going backward: a dashed arrow against the
+edges from the node the gradient comes from (orange outline) to the one it
+goes to (blue), the contribution written beside the edge, where it stays as
+later steps add theirs. The topological order and the names are computed once,
+at the top, and handed to the drawing and to ``explain`` (which still walks
+the graph for its own backward pass).
 
 >>> from autograd import Value
 >>> x = Value(3.0, label="x")
@@ -61,15 +69,17 @@ from .files import write_atomically
 from .names import format_number
 from .value import Value
 from .viz import (
+    Picture,
     check_drawable,
-    draw_graph,
     grad_color,
+    grouping_of,
+    layout,
     node_id,
     op_id,
-    picture_names,
     render,
     require_graphviz,
     text_color,
+    view_html,
 )
 
 __all__ = ["PageStep", "Walkthrough", "walkthrough"]
@@ -78,7 +88,8 @@ _HERE = Path(__file__).parent
 #: The page's script and styles, kept in files of their own so they read as JavaScript and CSS.
 _SCRIPT = _HERE / "walkthrough.js"
 _STYLES = _HERE / "walkthrough.css"
-_BLANK_FILL = "#ffffff"
+#: The most steps a page may have: past it, stepping is no way to learn (and the page takes too long).
+MAX_STEPS = 25_000
 
 
 @dataclass(frozen=True)
@@ -87,11 +98,16 @@ class PageStep:
 
     ``phase`` is ``"start"``, ``"forward"`` or ``"backward"``. ``focus`` holds
     the Graphviz names of the boxes and ovals to highlight (``"n3"``,
-    ``"op3"``), ``edges`` the edges (``"n0->op3#1"``: the second edge from
-    ``n0`` to ``op3``, as in ``x * x``). ``changes`` maps a node's index (its
-    place in topological order) to the fields that this step sets: ``value``
-    and ``box_value`` (the forward pass), or ``grad``, ``box_grad``,
-    ``contributions``, ``fill`` and ``ink`` (the backward pass).
+    ``"op3"``, or ``"m0"`` for a module drawn as one box), ``edges`` the
+    edges (``"n0->op3#1"``: the second edge from ``n0`` to ``op3``, as in
+    ``x * x``). A backward step also names the box the gradient comes from
+    (``upstream``) and the box it goes to (``receiving``), and the
+    ``contribution`` written on the edge it flows along (``edges[0]``).
+    ``changes`` maps a node's index (its place in topological order) to the
+    fields that this step sets: ``value`` and ``box_value`` (the forward
+    pass), or ``grad``, ``box_grad``, ``fill`` and ``ink`` (the backward
+    pass), and ``contributions_more``: the text this step's contribution adds
+    to the node's ``contributions`` (``"0.5"``, then ``" + (-3)"``).
     """
 
     phase: str
@@ -100,6 +116,9 @@ class PageStep:
     focus: tuple[str, ...] = ()
     edges: tuple[str, ...] = ()
     changes: dict[int, dict[str, str]] = field(default_factory=dict)
+    upstream: str = ""
+    receiving: str = ""
+    contribution: str = ""
 
 
 class Walkthrough:
@@ -108,7 +127,8 @@ class Walkthrough:
     ``_repr_html_`` shows it in a notebook; :meth:`save` writes it as one
     HTML file; :meth:`html` returns that file's text. ``steps`` are the
     :class:`PageStep`\\ s, ``names`` the node names, ``explanation`` the
-    backward pass as :func:`autograd.explain.explain` recorded it.
+    backward pass as :func:`autograd.explain.explain` recorded it,
+    ``picture`` the :class:`autograd.viz.Picture` the page shows.
     """
 
     def __init__(
@@ -119,7 +139,8 @@ class Walkthrough:
         explanation: Explanation,
         steps: list[PageStep],
         svg: str,
-        parameters: frozenset[int] = frozenset(),
+        parameters: frozenset[Value] = frozenset(),
+        picture: Picture | None = None,
     ) -> None:
         self.root = root
         self.order = order
@@ -127,20 +148,23 @@ class Walkthrough:
         self.explanation = explanation
         self.steps = steps
         self.svg = svg
-        self.parameters = parameters  # the ids of the model's parameters, if a model was given
+        self.parameters = parameters  # the model's parameters, if a model was given
+        self.picture = picture
+        self._how: list[str] = []  # how each node is computed, as the forward steps wrote it
 
     def state_at(self, k: int) -> list[dict[str, str]]:
         """Every node's shown fields after step ``k``: all blank, then steps 0..k applied in order.
 
-        The page's script does exactly this at every step, so going back to a
-        step shows what it showed before. (Fields: see :class:`PageStep`.)
+        The page's script shows the same state at step ``k`` however it got
+        there (it keeps what each step overwrote, to undo it going back), so
+        going back to a step shows what it showed before. (Fields: see :class:`PageStep`.)
         """
         if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k < len(self.steps):
             raise ValueError(f"k must be a step number from 0 to {len(self.steps) - 1}, not {k!r}")
         state: list[dict[str, str]] = [{} for _ in self.order]
         for step in self.steps[: k + 1]:
             for i, change in step.changes.items():
-                state[i].update(change)
+                _apply(state[i], change)
         return state
 
     def __repr__(self) -> str:
@@ -150,12 +174,16 @@ class Walkthrough:
         )
 
     def _repr_html_(self) -> str:
-        return self._fragment(standalone=False)
+        return _encodable(self._fragment(standalone=False))
 
     def html(self) -> str:
-        """The page as a complete HTML document: picture, script and styles inline, nothing fetched."""
+        """The page as a complete HTML document: picture, script and styles inline, nothing fetched.
+
+        Text that cannot be written as UTF-8 (a lone surrogate in a label,
+        ``"x\\udc80"``) is written escaped, as ``x\\udc80``.
+        """
         title = html.escape(f"Backpropagation through {self.names[self.root]}")
-        return (
+        return _encodable(
             '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>{title}</title>\n</head>\n<body>\n{self._fragment(standalone=True)}\n</body>\n</html>\n"
@@ -170,29 +198,43 @@ class Walkthrough:
     def _fragment(self, standalone: bool) -> str:
         """The page's ``<div>``: its own id, so that several pages can share one notebook."""
         page_id = "wt-" + secrets.token_hex(6)
-        svg = _svg_with_unique_ids(self.svg, page_id)
         last = len(self.steps) - 1
         buttons = "".join(
-            f'<button type="button" data-go="{go}" title="{html.escape(tip)}">{symbol}</button>'
-            for go, symbol, tip in (
-                ("first", "|◀", "first step (Home)"),
-                ("previous", "◀", "previous step (←)"),
-                ("play", "▶ play", "play / pause"),
-                ("next", "▶", "next step (→)"),
-                ("last", "▶|", "last step (End)"),
+            f'<button type="button" data-go="{go}" aria-label="{name}" title="{name} ({key})">'
+            f"{symbol}</button>"
+            for go, symbol, name, key in (
+                ("first", "|◀", "First step", "Home"),
+                ("previous", "◀", "Previous step", "←"),
+                ("play", "▶ play", "Play", "space"),
+                ("next", "▶", "Next step", "→"),
+                ("last", "▶|", "Last step", "End"),
             )
         )
+        where = (
+            "Keys: ← and → step, Home and End jump, space plays."
+            if standalone
+            else "Click the picture first; then ← and → step, Home and End jump, space plays."
+        )
+        final = self.steps[-1]
+        picture = view_html(self.svg, f"computation graph of {self.names[self.root]}", f"{page_id}-view")
         return "\n".join(
             (
-                f'<div class="wt" id="{page_id}" tabindex="0" data-standalone="{int(standalone)}">',
+                f'<div class="wt" id="{page_id}" tabindex="-1" data-standalone="{int(standalone)}">',
                 f"<style>{_STYLES.read_text(encoding='utf-8')}</style>",
-                f'<div class="wt-controls">{buttons}'
+                f'<div class="wt-controls" role="group" aria-label="steps">{buttons}'
                 f'<input type="range" class="wt-slider" min="0" max="{last}" value="{last}"'
-                ' aria-label="step">'
+                f' aria-label="Step" aria-valuetext="step {last} of {last}">'
                 f'<span class="wt-counter">step {last} of {last}</span></div>',
-                '<div class="wt-title">The last step (stepping through the page needs JavaScript)</div>',
-                f'<div class="wt-lines">{html.escape(chr(10).join(self.steps[-1].lines))}</div>',
-                f'<div class="wt-picture">{svg}</div>',
+                f'<p class="wt-keys">{where}</p>',
+                '<p class="wt-noscript">This is the last step. The controls that step through the page need '
+                "JavaScript, which is off or blocked here.</p>",
+                f'<div class="wt-title" role="status" aria-live="polite">{html.escape(final.title)}</div>',
+                f'<div class="wt-lines">{html.escape(chr(10).join(final.lines))}</div>',
+                '<div class="wt-legend"><span class="wt-key wt-key-up">gradient comes from</span> '
+                '<span class="wt-key wt-key-to">gradient goes to</span> '
+                '<span class="wt-key wt-key-on">this step</span> '
+                '<span class="wt-key wt-key-pending">not computed yet</span></div>',
+                f'<div class="wt-picture">{picture}</div>',
                 self._table(),
                 f'<script type="application/json" class="wt-data">{_json_for_html(self._data())}</script>',
                 f'<script>\n{_SCRIPT.read_text(encoding="utf-8")}("{page_id}");\n</script>',
@@ -203,31 +245,39 @@ class Walkthrough:
     def _table(self) -> str:
         """Every node's value, gradient and contributions: at the last step until the script runs."""
         head = "".join(
-            f"<th>{h}</th>" for h in ("node", "computed as", "value", "gradient", "contributions")
+            f'<th scope="col">{h}</th>' for h in ("node", "computed as", "value", "gradient", "contributions")
         )
         rows = []
         for i, (node, known) in enumerate(zip(self.order, self.state_at(len(self.steps) - 1), strict=True)):
-            how = expression(node, self.names) if node.parents else _leaf_kind(node, self.parameters)
+            how = self._how[i] if self._how else _how(node, self.names, self.parameters)
             cells = "".join(
                 f'<td class="wt-{key}">{html.escape(known.get(key, ""))}</td>'
                 for key in ("value", "grad", "contributions")
             )
             rows.append(
-                f'<tr data-node="{node_id(i)}"><td class="wt-name">{html.escape(self.names[node])}</td>'
+                f'<tr data-node="{i}"><td class="wt-name">{html.escape(self.names[node])}</td>'
                 f'<td class="wt-how">{html.escape(how)}</td>{cells}</tr>'
             )
         return (
-            f'<div class="wt-table"><table><thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(rows)}</tbody></table></div>"
+            f'<div class="wt-table" tabindex="0" role="region" aria-label="every node, step by step">'
+            f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
         )
 
     def _data(self) -> dict[str, Any]:
-        """What the script needs: the nodes' Graphviz names and the steps."""
+        """What the script needs: where each node is drawn, and the steps."""
+        shown_in = self.picture.shown_in if self.picture else [node_id(i) for i in range(len(self.order))]
+        own = self.picture.own if self.picture else [True] * len(self.order)
         nodes = [
-            {"id": node_id(i), "op": op_id(i) if node.parents else None} for i, node in enumerate(self.order)
-        ]
-        steps = [
             {
+                "id": shown_in[i],
+                "op": op_id(i) if node.parents and shown_in[i] == node_id(i) else None,
+                "own": own[i],
+            }
+            for i, node in enumerate(self.order)
+        ]
+        steps = []
+        for s in self.steps:
+            step: dict[str, Any] = {
                 "phase": s.phase,
                 "title": s.title,
                 "lines": list(s.lines),
@@ -235,9 +285,11 @@ class Walkthrough:
                 "edges": list(s.edges),
                 "set": [[i, _camel(change)] for i, change in s.changes.items()],
             }
-            for s in self.steps
-        ]
-        return {"nodes": nodes, "steps": steps}
+            if s.upstream:
+                step.update(up=s.upstream, to=s.receiving, contribution=s.contribution)
+            steps.append(step)
+        rankdir = self.picture.graph.graph_attr.get("rankdir", "LR") if self.picture else "LR"
+        return {"nodes": nodes, "steps": steps, "rankdir": rankdir}
 
 
 def walkthrough(
@@ -247,35 +299,64 @@ def walkthrough(
     rankdir: str = "LR",
     max_nodes: int = 500,
     size: tuple[float, float] | None = None,
+    level: str = "auto",
+    expand: Any = (),
 ) -> Walkthrough:
     """Record a forward and a backward pass over ``root``'s graph, as a page to step through.
 
-    ``model``, ``rankdir``, ``max_nodes`` and ``size`` are
-    :func:`autograd.viz.draw_graph`'s: the picture is the same (drawn at its
-    natural size, ``size=None``, and shrunk by the page to fit its width), and a graph
-    over ``max_nodes`` is refused with the same ``ValueError``. The picture
-    needs Graphviz's ``dot`` program (:class:`autograd.viz.GraphvizNotFoundError`
-    says how to install it). Every node's ``.grad`` is left as it was.
+    ``model``, ``rankdir``, ``max_nodes``, ``size``, ``level`` and ``expand``
+    are :func:`autograd.viz.draw_graph`'s: the picture is the same, at its
+    natural size in a view that scrolls, zooms and follows the step; with an
+    ``nn`` model a big network is drawn one box per neuron or layer (the steps
+    still go node by node, lighting up the box a node is in). A picture over
+    ``max_nodes`` boxes, or a page over :data:`MAX_STEPS` steps, is refused at
+    once with a ``ValueError`` that says how many steps it would have and what
+    to walk through instead. The picture needs Graphviz's ``dot`` program
+    (:class:`autograd.viz.GraphvizNotFoundError` says how to install it).
+    Every node's ``.grad`` is left as it was.
     """
-    order = check_drawable(root, rankdir, max_nodes, size, model)
+    order = check_drawable(root, rankdir, max_nodes, size, model, level)
     require_graphviz()
-    names = picture_names(order, model)
+    total = 2 + len(order) + sum(len(node.parents) for node in order)  # start, forward, seed, one per edge
+    way_out = (
+        "Walk through one sample's loss instead of a whole batch's (or a part of the graph: one neuron's "
+        "output); draw_graph(..., level='neuron' or 'layer') shows the whole graph's gradients at once."
+    )
+    if total > MAX_STEPS:
+        raise ValueError(
+            f"the walkthrough would have {total} steps ({len(order)} nodes), "
+            f"more than MAX_STEPS={MAX_STEPS}. {way_out}"
+        )
+    grouping = grouping_of(order, model, level)
+    names = dict(grouping.names)
     saved = [node.grad for node in order]
     try:
         for node in order:  # the page shows a backward pass from zero, as after zero_grad()
             node.grad = 0.0
         explanation = explain(root, show=False, names=names)
-        graph = draw_graph(root, rankdir=rankdir, max_nodes=max_nodes, model=model, size=size)
-        svg = render(graph, "svg").decode("utf-8")
+        # Drawn with the last step's numbers, so every box is wide enough for them.
+        picture = layout(
+            order,
+            grouping,
+            rankdir=rankdir,
+            size=size,
+            max_nodes=max_nodes,
+            expand=expand,
+            refusal=f". The walkthrough would have {total} steps.",
+            ranksep=0.8,  # room to write the contributions on the edges
+        )
+        svg = render(picture, "svg").decode("utf-8")
     finally:
         for node, grad in zip(order, saved, strict=True):
             node.grad = grad
-    index = {node: i for i, node in enumerate(order)}
+    parameters = grouping.parameters
+    hows = [_how(node, names, parameters) for node in order]
     steps = [_start_step(names[root])]
-    parameters = frozenset(id(p) for _, p in model.named_parameters()) if model is not None else frozenset()
-    steps += _forward_steps(order, index, names, parameters, explanation.digits)
-    steps += _backward_steps(explanation, index, names)
-    return Walkthrough(root, order, names, explanation, steps, svg, parameters)
+    steps += _forward_steps(order, picture, names, hows, explanation.digits)
+    steps += _backward_steps(explanation, {node: i for i, node in enumerate(order)}, names, picture)
+    page = Walkthrough(root, order, names, explanation, steps, svg, parameters, picture)
+    page._how = hows
+    return page
 
 
 # ============================================================================
@@ -300,54 +381,55 @@ def _start_step(root_name: str) -> PageStep:
     )
 
 
-def _leaf_kind(node: Value, parameters: frozenset[int]) -> str:
-    return "a parameter" if id(node) in parameters else "an input (leaf)"
+def _leaf_kind(node: Value, parameters: frozenset[Value]) -> str:
+    return "a parameter" if node in parameters else "an input (leaf)"
+
+
+def _how(node: Value, names: dict[Value, str], parameters: frozenset[Value]) -> str:
+    """How a node is computed (``x * w``), or what kind of leaf it is: the table's second column."""
+    return expression(node, names) if node.parents else _leaf_kind(node, parameters)
+
+
+def _drawn(picture: Picture, i: int, node: Value) -> tuple[str, ...]:
+    """What lights up when node ``i`` is computed: its box and its operation's oval, or its module's box."""
+    box = picture.shown_in[i]
+    return (box, op_id(i)) if node.parents and box == node_id(i) else (box,)
 
 
 def _forward_steps(
-    order: list[Value],
-    index: dict[Value, int],
-    names: dict[Value, str],
-    parameters: frozenset[int],
-    digits: int,
+    order: list[Value], picture: Picture, names: dict[Value, str], hows: list[str], digits: int
 ) -> list[PageStep]:
-    """One step per node, in topological order: the node's value appears."""
+    """One step per node, in topological order: the node's value appears (``hows``: see :func:`_how`)."""
     steps = []
     for i, node in enumerate(order):
         name = names[node]
         value = format_number(node.data, digits)
+        change = {"value": value}
+        if picture.own[i]:
+            change["box_value"] = f"data {format_number(node.data)}"
+        how = hows[i]
         if node.parents:
-            line = f"{expression(node, names)} = {value}"
-            focus = (node_id(i), op_id(i))
-            edges = (*_edge_keys(node, index), f"{op_id(i)}->{node_id(i)}#0")
+            line = f"{how} = {value}"
+            keys = [picture.edge_keys.get((i, k)) for k in range(-1, len(node.parents))]
+            edges = tuple(key for key in keys if key)
         else:
-            line = f"{name} = {value}   — {_leaf_kind(node, parameters)}"
-            focus, edges = (node_id(i),), ()
+            line = f"{name} = {value}   — {how}"
+            edges = ()
         steps.append(
             PageStep(
                 phase="forward",
-                title=f"Forward pass, step {i + 1} of {len(order)}: {name}",
+                title=f"Forward pass: {name}",
                 lines=(line,),
-                focus=focus,
+                focus=_drawn(picture, i, node),
                 edges=edges,
-                changes={i: {"value": value, "box_value": f"data {format_number(node.data)}"}},
+                changes={i: change},
             )
         )
     return steps
 
 
-def _edge_keys(node: Value, index: dict[Value, int]) -> list[str]:
-    """The keys of the edges into ``node``'s oval, one per parent, as :func:`draw_graph` draws them."""
-    i = index[node]
-    keys = []
-    for k, parent in enumerate(node.parents):
-        repeat = node.parents[:k].count(parent)  # x * x: the second edge from x
-        keys.append(f"{node_id(index[parent])}->{op_id(i)}#{repeat}")
-    return keys
-
-
 def _backward_steps(
-    explanation: Explanation, index: dict[Value, int], names: dict[Value, str]
+    explanation: Explanation, index: dict[Value, int], names: dict[Value, str], picture: Picture
 ) -> list[PageStep]:
     """The seed, then one step per edge: the chain rule with the graph's names and numbers."""
     digits = explanation.digits
@@ -356,23 +438,22 @@ def _backward_steps(
     uses: dict[Value, int] = {}
     for s in explanation:
         uses[s.parent] = uses.get(s.parent, 0) + 1
-    received: dict[Value, list[float]] = {}
+    received: dict[Value, int] = {}  # how many contributions each node has received so far
     seen_edges: dict[Value, int] = {}
-    total = len(explanation) - 1
     steps = []
     for s in explanation:
         parent = s.parent
+        p_index = index[parent]
         contribution = format_number(s.contribution, digits)
-        received.setdefault(parent, []).append(s.contribution)
+        count = received[parent] = received.get(parent, 0) + 1
         change = {
             "grad": format_number(s.grad_after, digits),
-            "box_grad": f"grad {format_number(s.grad_after)}",
-            "contributions": " + ".join(
-                _factor(c, digits) if k else format_number(c, digits) for k, c in enumerate(received[parent])
-            ),
-            "fill": grad_color(s.grad_after),
-            "ink": text_color(grad_color(s.grad_after)),
+            # written after the ones before: "0.5 + (-3)" (each step adds a term, not the whole sum)
+            "contributions_more": contribution if count == 1 else " + " + _factor(s.contribution, digits),
         }
+        if picture.own[p_index]:
+            fill = grad_color(s.grad_after)
+            change.update(box_grad=f"grad {format_number(s.grad_after)}", fill=fill, ink=text_color(fill))
         if s.is_seed:
             steps.append(
                 PageStep(
@@ -382,22 +463,23 @@ def _backward_steps(
                         f"d({r})/d({r}) = 1: a change in {r} changes {r} by as much.",
                         "From here each step sends a gradient one edge back, from a node to an input of it.",
                     ),
-                    focus=(node_id(index[root]),),
-                    changes={index[parent]: change},
+                    focus=(picture.shown_in[p_index],),
+                    changes={p_index: change},
                 )
             )
             continue
         node = s.node
+        i = index[node]
         n, p = names[node], names[parent]
         k = seen_edges.get(node, 0)
         seen_edges[node] = k + 1
-        edge = _edge_keys(node, index)[k]
+        edges = tuple(key for key in (picture.edge_keys.get((i, k)), picture.edge_keys.get((i, -1))) if key)
         local = format_number(s.local, digits)
         formula = s.formula
         local_line = f"local: d({n})/d({p}) = {formula}"
         if formula != local:
             local_line += f" = {local}"
-        if len(received[parent]) == 1:
+        if count == 1:
             grad_line = f"grad {p} = {contribution}"
             if uses[parent] > 1:
                 grad_line += f"   (the first of {uses[parent]}: {p} is used {uses[parent]} times)"
@@ -409,7 +491,7 @@ def _backward_steps(
         steps.append(
             PageStep(
                 phase="backward",
-                title=f"Backward pass, step {s.index} of {total}: from {n} to {p}",
+                title=f"Backward pass: from {n} to {p}",
                 lines=(
                     f"d({r})/d({p}) += d({r})/d({n}) · d({n})/d({p})",
                     local_line,
@@ -417,9 +499,12 @@ def _backward_steps(
                     f"{_factor(s.local, digits)} = {contribution}",
                     grad_line,
                 ),
-                focus=(node_id(index[node]), op_id(index[node]), node_id(index[parent])),
-                edges=(edge, f"{op_id(index[node])}->{node_id(index[node])}#0"),
-                changes={index[parent]: change},
+                focus=(*_drawn(picture, i, node), picture.shown_in[p_index]),
+                edges=edges,
+                changes={p_index: change},
+                upstream=picture.shown_in[i],
+                receiving=picture.shown_in[p_index],
+                contribution=contribution,
             )
         )
     return steps
@@ -428,6 +513,16 @@ def _backward_steps(
 # ============================================================================
 # The page's text
 # ============================================================================
+
+
+def _apply(fields: dict[str, str], change: dict[str, str]) -> None:
+    """What a step does to a node's fields: set them, but ``contributions_more`` is written after
+    ``contributions`` (so a page holds each contribution once, not the growing sum at every step)."""
+    for key, text in change.items():
+        if key == "contributions_more":
+            fields["contributions"] = fields.get("contributions", "") + text
+        else:
+            fields[key] = text
 
 
 def _camel(change: dict[str, str]) -> dict[str, str]:
@@ -441,13 +536,10 @@ def _json_for_html(data: object) -> str:
     So no text in the data (a label ``"</script>"``) can end the script
     element early; ``JSON.parse`` reads the escapes back as the characters.
     """
-    text = json.dumps(data, ensure_ascii=False)
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _svg_with_unique_ids(svg: str, page_id: str) -> str:
-    """Graphviz's SVG without its XML header, every ``id`` prefixed by the page's (ids are page-wide)."""
-    start = svg.find("<svg")
-    if start < 0:
-        raise ValueError("Graphviz returned no <svg> element")
-    return re.sub(r'\bid="', f'id="{page_id}-', svg[start:])
+def _encodable(text: str) -> str:
+    """``text`` with every code point UTF-8 cannot hold (a lone surrogate) written as ``\\udc80``."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")

@@ -66,12 +66,14 @@ model containing batch norm is applied with ``model.forward_batch(batch)``
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 from autograd import Value
+from autograd.viz import Grouping
 
 from .checks import finite_float
+from .graph_names import grouping
 
 __all__ = ["IncompatibleKeys", "Module"]
 
@@ -184,6 +186,14 @@ class Module:
                     found.append((prefix + name, member))
             elif isinstance(member, Module):
                 member._collect_parameters(f"{prefix}{name}.", found, seen)
+
+    def graph_grouping(self, order: Sequence[Value], level: str = "node") -> Grouping:
+        """Which of this module's neurons made each node of ``order``: how ``draw_graph(model=...)`` draws it.
+
+        ``level`` is ``"node"``, ``"neuron"``, ``"layer"`` or ``"auto"``; see
+        :func:`nn.graph_names.grouping`, which this calls.
+        """
+        return grouping(self, order, level)
 
     def parameters(self) -> list[Value]:
         """Every parameter, in the order of :meth:`named_parameters` (what an optimizer takes)."""

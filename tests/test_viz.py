@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from autograd import Value, topological_order, viz
 from autograd.__main__ import neuron_example
 from autograd.explain import format_number, node_names
-from autograd.viz import GraphvizNotFoundError, draw_graph, grad_color, save_graph
+from autograd.viz import GraphvizNotFoundError, draw_graph, grad_color, save_graph, text_color
 from nn import MLP, Neuron
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -191,8 +191,8 @@ def test_leaves_and_results_have_different_shapes():
 
 
 # ------------------------------------------------------------ modules
-def mlp_loss(**kwargs):
-    model = MLP(2, [3, 1], activation="tanh", seed=0, **kwargs)
+def mlp_loss(sizes=(3, 1), **kwargs):
+    model = MLP(2, list(sizes), activation="tanh", seed=0, **kwargs)
     xs = [Value(0.5, label="x0"), Value(-1.0, label="x1")]
     loss = (model(xs) - 1.0) ** 2
     loss.label = "loss"
@@ -309,9 +309,10 @@ def chain(length: int) -> Value:
 
 def test_too_many_nodes_raises_with_the_count_and_a_way_out(tmp_path):
     root = chain(30)
-    with pytest.raises(ValueError, match=r"31 Value nodes.*max_nodes=10.*smaller.*raise max_nodes"):
+    refusal = r"31 boxes.*max_nodes=10.*one sample's loss.*level=.*raise max_nodes"
+    with pytest.raises(ValueError, match=refusal):
         draw_graph(root, max_nodes=10)
-    with pytest.raises(ValueError, match="31 Value nodes"):
+    with pytest.raises(ValueError, match="31 boxes"):
         save_graph(root, tmp_path / "big.svg", max_nodes=10)
     assert list(tmp_path.iterdir()) == []
     assert "n30" in draw_graph(root, max_nodes=31).source
@@ -451,16 +452,33 @@ def test_any_label_gives_a_valid_dot_file_and_well_formed_svg(label):
 
 
 # ------------------------------------------------------------ size and layout
-def test_the_default_size_fits_a_notebook_cell():
+def smallest_text_px(svg: bytes) -> float:
+    """The height of the smallest text of a picture shown at 100 %, in CSS pixels (1 pt = 4/3 px).
+
+    Graphviz writes each text's ``font-size`` in points and scales the whole
+    drawing with the ``transform="scale(s s) ..."`` of its outermost group.
+    """
+    root = ET.fromstring(svg)
+    group = root.find(f"{SVG}g")
+    scale = float(re.match(r"scale\(([\d.]+)", group.get("transform")).group(1))
+    sizes = [float(t.get("font-size")) for t in root.iter(f"{SVG}text")]
+    return scale * min(sizes) * 4 / 3
+
+
+def test_by_default_every_text_is_at_least_9_pixels_tall():
+    """Issue 17 (1): natural size, never shrunk to fit a cell (before: MLP(2, [4, 4, 1]) at 0.2 scale)."""
+    for sizes in ([4, 4, 1], [16, 16, 1]):
+        model, _, loss = mlp_loss(sizes=sizes)
+        picture = draw_graph(loss, model=model)
+        assert not re.search(r"\bsize=", picture.source)
+        assert smallest_text_px(viz.render(picture, "svg")) >= 9
+    assert smallest_text_px(viz.render(draw_graph(neuron()), "svg")) >= 9
+
+
+def test_the_size_argument_still_scales_a_picture_down_when_asked():
     model, _, loss = mlp_loss()
-    source = draw_graph(loss, model=model).source
-    assert f'size="{viz.NOTEBOOK_SIZE[0]:g},{viz.NOTEBOOK_SIZE[1]:g}"' in source
-    svg = ET.fromstring(viz.render(draw_graph(loss, model=model), "svg"))
-    width_pt = float(svg.get("width").removesuffix("pt"))
-    assert width_pt <= viz.NOTEBOOK_SIZE[0] * 72 + 1
-    natural = ET.fromstring(viz.render(draw_graph(loss, model=model, size=None), "svg"))
-    assert float(natural.get("width").removesuffix("pt")) > 2 * width_pt  # it was scaled down
-    assert not re.search(r"\bsize=", draw_graph(loss, size=None).source)
+    small = ET.fromstring(viz.render(draw_graph(loss, model=model, size=(3.0, 3.0)), "svg"))
+    assert float(small.get("width").removesuffix("pt")) <= 3 * 72 + 1
 
 
 def test_a_small_graph_is_never_scaled_up():
@@ -484,7 +502,7 @@ def test_auto_layout_is_left_to_right_when_that_fits_else_the_narrower():
     assert "rankdir=TB" in draw_graph(chain(12), rankdir="auto").source  # deep: grows downwards
     assert "rankdir=LR" in draw_graph(chain(12), rankdir="auto", size=(60.0, 10.0)).source  # room enough
     model, _, loss = mlp_loss()
-    width = viz.NOTEBOOK_SIZE[0]
+    width = viz.NOTEBOOK_WIDTH
     for root, kwargs in ((product(), {}), (neuron(), {}), (chain(12), {}), (loss, {"model": model})):
         source = draw_graph(root, rankdir="auto", **kwargs).source
         chosen = re.search(r"rankdir=(\w+)", source).group(1)
@@ -542,8 +560,172 @@ def test_without_a_model_the_names_are_explains():
 
 
 def test_a_matrix_parameter_belongs_to_the_module_not_to_a_module_named_after_it():
-    from autograd.viz import _split_parameter_name
+    from autograd.viz import split_parameter_name
 
-    assert _split_parameter_name("weight_hh.0.1") == ((), "weight_hh.0.1")
-    assert _split_parameter_name("rnn.weight_ih.2.0") == (("rnn",), "weight_ih.2.0")
-    assert _split_parameter_name("layers.1.neurons.0.w.2") == (("layers", "1", "neurons", "0"), "w.2")
+    assert split_parameter_name("weight_hh.0.1") == ((), "weight_hh.0.1")
+    assert split_parameter_name("rnn.weight_ih.2.0") == (("rnn",), "weight_ih.2.0")
+    assert split_parameter_name("layers.1.neurons.0.w.2") == (("layers", "1", "neurons", "0"), "w.2")
+
+
+# ---------------------------------------------------------------------------
+# Issue 20 (2): every string that reaches DOT is escaped, not only labels
+# ---------------------------------------------------------------------------
+
+HOSTILE = '<x> URL="javascript:alert(1)" target="_self" id=<y>'
+
+
+def hostile_operation(name: str) -> Value:
+    """``name`` as the name of a user operation (double its input) applied to a labelled leaf."""
+    from autograd import Operation, apply
+
+    op = Operation(name, forward="a * 2.0", derivatives={"a": "2.0"})
+    out = apply(op, Value(1.5, label="x"))
+    out.label = "y"
+    return out
+
+
+def hostile_model(name: str):
+    """A one-neuron model whose class is called ``name``, and its output on one input."""
+    model = type(name, (Neuron,), {})(1, seed=0)
+    return model, model([Value(0.5, label="x")])
+
+
+def unsafe_parts(svg: bytes) -> list[str]:
+    """Every attribute of the SVG that could run a script: a link, an ``on...`` handler, a javascript: URL.
+
+    A ``title`` (a tooltip: the name of a node, shown as text, never followed) may say anything.
+    """
+    found = []
+    for element in ET.fromstring(svg).iter():
+        for key, value in element.attrib.items():
+            bare = key.rsplit("}", 1)[-1].lower()
+            script = bare != "title" and "javascript:" in value.lower()
+            if bare.startswith("on") or bare == "href" or script:
+                found.append(f"{element.tag} {key}={value!r}")
+    return found
+
+
+@pytest.mark.parametrize("where", ["operation", "model class"])
+def test_a_hostile_operation_or_class_name_is_shown_as_text_not_a_link(where):
+    if where == "operation":
+        root, model = hostile_operation(HOSTILE), None
+    else:
+        model, root = hostile_model(HOSTILE)
+    svg = viz.render(draw_graph(root, model=model), "svg")
+    assert unsafe_parts(svg) == []
+    assert HOSTILE in svg_texts(svg)  # the name is still shown, exactly as written
+
+
+# (A class name cannot hold "\x00" or a lone surrogate: type() refuses them.)
+NAMEABLE = st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",))
+
+
+class NamedParameters:
+    """A model whose one parameter, ``x``, has the given (dotted) name: a module name in a cluster title."""
+
+    def __init__(self, name: str, x: Value) -> None:
+        self.name, self.x = name, x
+
+    def named_parameters(self):
+        return [(self.name, self.x)]
+
+
+@given(st.text(NAMEABLE, min_size=1, max_size=40).map(lambda s: f"<{s}>") | st.sampled_from([HOSTILE]))
+def test_any_operation_class_or_module_name_gives_a_picture_without_script(name):
+    x = Value(1.5, label="x")
+    pictures = [
+        draw_graph(hostile_operation(name)),
+        draw_graph(hostile_model(name)[1], model=hostile_model(name)[0]),
+        draw_graph(x * 2.0, model=NamedParameters(f"{name}.w", x)),  # a module called name
+    ]
+    for picture in pictures:
+        svg = viz.render(picture, "svg")
+        assert unsafe_parts(svg) == []
+
+
+def test_text_on_every_fill_has_a_contrast_of_at_least_4_5():
+    """Issue 17 (5): black or white by WCAG relative luminance; before, a threshold on luminance without
+    gamma chose white on teal #2c758e (4.0:1)."""
+    fills = [grad_color(10.0 ** (e / 10)) for e in range(10 * viz.LOW - 10, 10 * viz.HIGH + 10)]
+    fills += [grad_color(0.0), grad_color(float("nan"))]
+    worst = min(viz.contrast(fill, "#000000" if text_color(fill) == "black" else "#ffffff") for fill in fills)
+    assert worst >= 4.5
+    assert viz.contrast("#000000", "#ffffff") == pytest.approx(21.0)
+
+
+def test_the_demos_neuron_picture_is_readable_at_100_percent(tmp_path):
+    """Issue 17 (6): ``out/neuron.svg`` was drawn at 0.45 scale (text under 7 px)."""
+    from nn import demo
+
+    model = MLP(2, [16, 16, 1], seed=1337)
+    path = demo.save_neuron_graph(model, [0.5, -0.25], tmp_path / "neuron.svg")
+    assert smallest_text_px(path.read_bytes()) >= 9
+
+
+# ---------------------------------------------------------------------------
+# Issue 17 (2): coarser levels, known to nn; autograd draws the grouping it is given
+# ---------------------------------------------------------------------------
+
+
+def boxes_of(picture) -> dict[str, list[str]]:
+    """Graphviz name of each module drawn as one box -> the texts of its label (from the DOT source)."""
+    found = {}
+    for name, label in re.findall(r'\b(m\d+) \[label="([^"]*)"', picture.source):
+        found[name] = [part.strip(" {}") for part in label.split("|")]
+    return found
+
+
+def test_a_network_is_drawn_one_box_per_neuron_or_per_layer_with_output_and_operation_count():
+    model, _, loss = mlp_loss(sizes=(16, 16, 1))
+    order = topological_order(loss)
+    neurons = draw_graph(loss, model=model, level="neuron")
+    boxes = boxes_of(neurons)
+    assert len(boxes) == 33  # 16 + 16 + 1 neurons
+    # a hidden neuron's box: its name, its operations (16 products, 16 sums, tanh), its output's numbers
+    neuron = model.layers[1].neurons[3]
+    box = neurons.shown_in[order.index(neuron.w[0])]
+    inside = [v for i, v in enumerate(order) if neurons.shown_in[i] == box]
+    output = next(v for v in inside if v.op == "tanh")
+    assert boxes[box] == [
+        "neurons.3",  # inside the box of layers.1
+        f"{2 * 16 + 1} operations",
+        f"data {format_number(output.data)}",
+        f"grad {format_number(output.grad)}",
+    ]
+    assert sum(1 for v in inside if not v.is_leaf) == 2 * 16 + 1
+    layers = draw_graph(loss, model=model, level="layer")
+    assert sorted(label[0] for label in boxes_of(layers).values()) == ["layers.0", "layers.1", "layers.2"]
+    # the edges go between the boxes: 16 neurons of layer 0 feed each of the 16 of layer 1
+    assert len(re.findall(r"\bm\d+ -> m\d+", neurons.source)) == 16 * 16 + 16
+    assert draw_graph(loss, model=model).grouping.level == "neuron"  # "auto": too big for every node
+
+
+def test_a_neuron_or_a_layer_can_be_opened():
+    model, _, loss = mlp_loss(sizes=(16, 16, 1))
+    opened = draw_graph(loss, model=model, level="neuron", expand=["layers.2.neurons.0"])
+    assert "cluster_layers_2_neurons_0" in opened.source and len(boxes_of(opened)) == 32
+    opened = draw_graph(loss, model=model, level="layer", expand=["layers.1"], max_nodes=1000)
+    assert sorted(label[0] for label in boxes_of(opened).values()) == ["layers.0", "layers.2"]
+    with pytest.raises(ValueError, match=r"cannot expand 'layers\.7'.*layers\.0"):
+        draw_graph(loss, model=model, level="layer", expand=["layers.7"])
+
+
+def test_autograd_draws_any_grouping_and_a_model_without_one_only_node_by_node():
+    x, w = Value(2.0, label="x"), Value(3.0, label="w")
+    y = x * w + 1.0
+    order = topological_order(y)
+    given = viz.Grouping(names={v: f"node{i}" for i, v in enumerate(order)}, modules={x: "a.b", w: "a"})
+    source = draw_graph(y, grouping=given).source
+    assert "cluster_a_b" in source and "node0" in source
+
+    class Plain:  # any object with named_parameters(): its parameters' boxes, nothing more
+        def named_parameters(self):
+            return [("layer.weight", w)]
+
+    assert "cluster_layer" in draw_graph(y, model=Plain()).source
+    with pytest.raises(ValueError, match="no graph_grouping"):
+        draw_graph(y, model=Plain(), level="neuron")
+    with pytest.raises(ValueError, match="needs a model"):
+        draw_graph(y, level="layer")
+    with pytest.raises(ValueError, match="level must be one of"):
+        draw_graph(y, level="neurons")

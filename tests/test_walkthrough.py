@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import sys
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -181,7 +182,7 @@ def test_text_in_the_graph_cannot_end_the_script_early():
     x = Value(1.0, label="</script><script>alert(1)</script>")
     y = x * 2.0
     fragment = walkthrough(y)._repr_html_()
-    assert fragment.count("</script>") == 2  # the data's and the page script's own
+    assert fragment.count("</script>") == 3  # the data's, the page's and its picture view's scripts
     data = embedded_data(fragment)
     assert "</script><script>alert(1)</script>" in data["steps"][1]["title"]
 
@@ -223,9 +224,11 @@ def test_a_graph_over_max_nodes_is_refused_like_draw_graph_and_nothing_changes()
         y = y * 1.01
     y.backward()
     before = [node.grad for node in topological_order(y)]
-    with pytest.raises(ValueError, match=r"31 Value nodes.*max_nodes=10.*raise max_nodes"):
+    steps = len(walkthrough(y, max_nodes=31).steps)
+    refusal = rf"31 boxes.*max_nodes=10.*raise max_nodes.*would have {steps} steps"
+    with pytest.raises(ValueError, match=refusal):
         walkthrough(y, max_nodes=10)
-    with pytest.raises(ValueError, match=r"31 Value nodes.*max_nodes=10.*raise max_nodes"):
+    with pytest.raises(ValueError, match=r"31 boxes.*max_nodes=10.*raise max_nodes"):
         draw_graph(y, max_nodes=10)
     assert [node.grad for node in topological_order(y)] == before
 
@@ -253,3 +256,118 @@ def test_without_graphviz_the_install_hint_and_nothing_changes(monkeypatch, tmp_
 def test_bad_arguments_are_refused_clearly(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_a_label_holding_a_lone_surrogate_is_saved_escaped(tmp_path):
+    """Issue 20 (11): ``"x\\udc80"`` is no UTF-8; the page shows it as ``\\udc80`` instead of crashing."""
+    x = Value(2.0, label="x\udc80")
+    y = x * 3.0
+    path = walkthrough(y).save(tmp_path / "page.html")
+    text = path.read_text(encoding="utf-8")
+    assert "x\\udc80" in text
+    assert "\udc80" not in text
+
+
+def test_a_page_with_too_many_steps_is_refused_at_once_saying_how_many_and_what_instead(monkeypatch):
+    """Issue 17 (4): the number of steps it would have, and a way out: one sample's loss, a coarser level."""
+    module = sys.modules["autograd.walkthrough"]  # (the package's `walkthrough` is the function)
+    y, _ = used_twice()
+    steps = len(walkthrough(y).steps)
+    monkeypatch.setattr(module, "MAX_STEPS", steps - 1)
+    monkeypatch.setattr(module, "explain", None)  # refused before any work: explain is never reached
+    with pytest.raises(ValueError, match=rf"would have {steps} steps.*one sample's loss.*level='neuron'"):
+        walkthrough(y)
+
+
+def test_a_network_too_big_to_draw_node_by_node_is_walked_through_one_box_per_neuron():
+    """MLP(2, [16, 16, 1]) on one point: ~1000 nodes, drawn as 33 neuron boxes; the steps go node by node."""
+    model = MLP(2, [16, 16, 1], seed=0)
+    loss = (model([Value(0.5, label="x0"), Value(-1.0, label="x1")]) - 1.0) ** 2
+    order = topological_order(loss)
+    page = walkthrough(loss, model=model)
+    assert page.picture.grouping.level == "neuron"
+    boxes = {name for name in page.picture.shown_in if name.startswith("m")}
+    assert len(boxes) == 33
+    assert len(page.steps) == 2 + len(order) + sum(len(node.parents) for node in order)
+    # a backward step into a neuron's weight lights up that neuron's box, as receiving
+    weight = "layers.2.neurons.0.w.0"
+    into_weight = next(s for s in page.steps if s.phase == "backward" and s.title.endswith(weight))
+    assert into_weight.receiving == page.picture.shown_in[order.index(model.layers[2].neurons[0].w[0])]
+
+
+def moons_loss(points: int):
+    """The demo's model and loss on ``points`` moons points (hinge loss plus L2), as in ``nn.demo``."""
+    from nn import data, losses
+
+    X, y01 = data.make_moons(100, noise=0.1, seed=1337)
+    model = MLP(2, [16, 16, 1], seed=1337)
+    scores = [model([Value(a) for a in x]) for x in X[:points]]
+    l2 = 1e-4 * sum(p * p for p in model.parameters())
+    return losses.hinge_loss(scores, data.to_pm1(y01)[:points]) + l2, model
+
+
+def lines_run(fn) -> int:
+    """How many lines of Python ``fn()`` executes: a measure of work that does not depend on the machine."""
+    count = 0
+
+    def tracer(frame, event, arg):
+        nonlocal count
+        if event == "line":
+            count += 1
+        return tracer
+
+    sys.settrace(tracer)
+    try:
+        fn()
+    finally:
+        sys.settrace(None)
+    return count
+
+
+def test_building_a_page_takes_work_and_space_in_proportion_to_its_steps():
+    """Issue 17 (4): no quadratic step. Twice the moons points, about twice the work and the page's size.
+
+    (Before, each step stored every contribution its node had received so far: a node used n times
+    cost n² in the page.)
+    """
+    work, size, steps = {}, {}, {}
+    for points in (2, 4):
+        loss, model = moons_loss(points)
+        pages = []
+        work[points] = lines_run(lambda: pages.append(walkthrough(loss, model=model)))  # noqa: B023
+        size[points], steps[points] = len(pages[0].html()), len(pages[0].steps)
+    assert work[4] / work[2] < 1.25 * steps[4] / steps[2]
+    assert size[4] / size[2] < 1.25 * steps[4] / steps[2]
+
+
+def test_inline_in_a_notebook_the_page_says_to_click_it_first_and_a_saved_page_does_not():
+    y, _ = used_twice()
+    page = walkthrough(y)
+    assert "Click the picture first" in page._repr_html_()
+    assert "Click the picture first" not in page.html()
+
+
+def test_a_page_of_hostile_names_has_no_link_and_no_handler():
+    """Issue 20 (2): an operation's or a class's name reaches the page as text, never as markup."""
+    from html.parser import HTMLParser
+
+    from autograd import Operation, apply
+    from nn import Neuron
+
+    hostile = '<x> URL="javascript:alert(1)" target="_self" id=<y> onclick="alert(2)"'
+    op = Operation(hostile, forward="a * 2.0", derivatives={"a": "2.0"})
+    model = type(hostile, (Neuron,), {})(1, seed=0)
+    root = apply(op, model([Value(0.5, label=hostile)]))
+    found = []
+
+    class Attributes(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            for key, value in attrs:
+                text = key in ("title", "xlink:title", "aria-label")  # shown as text, never followed
+                if key.startswith("on") or key.endswith("href") or (
+                    not text and "javascript:" in (value or "").lower()
+                ):
+                    found.append((tag, key, value))
+
+    Attributes().feed(walkthrough(root, model=model).html())
+    assert found == []
