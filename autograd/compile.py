@@ -95,6 +95,10 @@ node; ``compile_graph(output, write_back=True)`` writes every node's
 ``.data`` and ``.grad`` as ``backward()`` would leave them, and
 ``write_back=[node, ...]`` those nodes' only (the predictions a training
 loop reads, say: writing 65,000 nodes back costs more than the replay).
+A replay reads the leaves' ``.grad`` first and writes them at the end, so it
+holds the lock ``backward()`` holds (``autograd.graph.gradient_lock``): a
+replay and a backward pass, or two replays, in two threads never lose each
+other's contributions to a shared leaf.
 
 Errors
 ------
@@ -135,6 +139,7 @@ import weakref
 from collections import Counter, deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 
+from .graph import gradient_lock
 from .operation import Operation, contribution, substitute
 from .value import Value
 
@@ -934,7 +939,7 @@ class CompiledGraph:
         otherwise scan the suspended pieces' frames over and over.
         """
         try:
-            with _collector_paused():
+            with gradient_lock, _collector_paused():  # as backward(): one gradient pass at a time
                 return self._replay(self.leaves, self._nodes, self.output)
         except (ArithmeticError, ValueError) as error:
             clearer = _with_line(error, self._filename, self.source)

@@ -41,7 +41,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .graph import _in_backward, topological_order
+from .graph import _in_backward, gradient_lock, topological_order
 from .names import format_number, node_names
 from .operation import substitute
 from .value import Value
@@ -249,44 +249,45 @@ def explain(root: Value, show: bool = True, names: dict[Value, str] | None = Non
     order = topological_order(root)
     names = node_names(order) if names is None else {**node_names(order), **names}
 
-    for node in order:
-        if node.operation is not None:  # intermediate results start from zero
-            node.grad = 0.0
-    before = root.grad
-    root.grad += 1.0
-    name = names[root]
-    steps = [Step(0, root, root, name, name, "", name, "1 (seed)", 1.0, 1.0, 1.0, before, root.grad)]
-    for node in reversed(order):
-        operation = node.operation
-        if operation is None:
-            continue
-        g = node.grad
-        try:
-            local = operation.local_derivatives(node)
-        except ArithmeticError as error:
-            raise _in_backward(error, node) from error
-        expr = expression(node, names)
-        for parent, formula, d in zip(node.parents, _formulas(node, names), local, strict=True):
-            contribution = g * d  # the engine's ``parent.grad += g * (local)``
-            grad_before = parent.grad
-            parent.grad = grad_before + contribution
-            steps.append(
-                Step(
-                    index=len(steps),
-                    node=node,
-                    parent=parent,
-                    node_name=names[node],
-                    parent_name=names[parent],
-                    op=node.op,
-                    expression=expr,
-                    formula=formula,
-                    upstream=g,
-                    local=d,
-                    contribution=contribution,
-                    grad_before=grad_before,
-                    grad_after=parent.grad,
+    with gradient_lock:  # a backward pass: one at a time (see autograd.graph.backward)
+        for node in order:
+            if node.operation is not None:  # intermediate results start from zero
+                node.grad = 0.0
+        before = root.grad
+        root.grad += 1.0
+        name = names[root]
+        steps = [Step(0, root, root, name, name, "", name, "1 (seed)", 1.0, 1.0, 1.0, before, root.grad)]
+        for node in reversed(order):
+            operation = node.operation
+            if operation is None:
+                continue
+            g = node.grad
+            try:
+                local = operation.local_derivatives(node)
+            except ArithmeticError as error:
+                raise _in_backward(error, node) from error
+            expr = expression(node, names)
+            for parent, formula, d in zip(node.parents, _formulas(node, names), local, strict=True):
+                contribution = g * d  # the engine's ``parent.grad += g * (local)``
+                grad_before = parent.grad
+                parent.grad = grad_before + contribution
+                steps.append(
+                    Step(
+                        index=len(steps),
+                        node=node,
+                        parent=parent,
+                        node_name=names[node],
+                        parent_name=names[parent],
+                        op=node.op,
+                        expression=expr,
+                        formula=formula,
+                        upstream=g,
+                        local=d,
+                        contribution=contribution,
+                        grad_before=grad_before,
+                        grad_after=parent.grad,
+                    )
                 )
-            )
     result = Explanation(root, names, steps)
     if show:
         print(result)

@@ -204,3 +204,113 @@ def test_no_grad_is_per_thread_and_interleaved_blocks_restore_recording():
         t.join()
     assert recorded == {"no_grad thread": False, "other thread": True}
     assert is_grad_enabled() and not (Value(1.0) * 2).is_leaf
+
+
+def test_no_grad_entered_in_a_generator_and_closed_from_another_thread_restores_the_entering_thread():
+    """Issue 20 item 12: the exit undoes the *entering* thread's block, whichever thread runs it."""
+    import threading
+
+    def evaluate():
+        with no_grad():
+            yield
+
+    others_inside, release = threading.Event(), threading.Event()
+
+    def other():  # keeps a no_grad block open meanwhile, so the per-thread flags are read
+        with no_grad():
+            others_inside.set()
+            release.wait()
+
+    holder = threading.Thread(target=other)
+    holder.start()
+    others_inside.wait()
+    generator = evaluate()
+    next(generator)  # this thread is inside no_grad now
+    assert not is_grad_enabled()
+    closer = threading.Thread(target=generator.close)  # the generator's block exits over there
+    closer.start()
+    closer.join()
+    try:
+        assert is_grad_enabled(), "the thread that entered the block records again"
+        assert not (Value(1.0) * 2).is_leaf
+    finally:
+        release.set()
+        holder.join()
+    assert is_grad_enabled() and not (Value(1.0) * 2).is_leaf
+
+
+def test_no_grad_closed_from_another_thread_leaves_that_thread_recording():
+    """The closing thread was never inside the block: its own recording is untouched."""
+    import threading
+
+    def evaluate():
+        with no_grad():
+            yield
+
+    generator = evaluate()
+    next(generator)
+    seen = {}
+
+    def close_then_record():
+        generator.close()
+        seen["closer records"] = is_grad_enabled() and not (Value(1.0) * 2).is_leaf
+
+    closer = threading.Thread(target=close_then_record)
+    closer.start()
+    closer.join()
+    assert seen == {"closer records": True}
+    assert is_grad_enabled() and not (Value(1.0) * 2).is_leaf
+
+
+# ---------------------------------------------------------------- backward from several threads
+
+
+def _trunk_and_losses(width: int, depth: int):
+    """A shared trunk (``depth`` layers over ``width`` leaves) and two losses on top of it."""
+    leaves = [Value(0.1 * (i % 7) - 0.3) for i in range(width)]
+    layer = leaves
+    for d in range(depth):
+        shifted = layer[1:] + layer[:1]
+        layer = [(a * 0.6 + b * 0.3 + 0.01 * d).tanh() for a, b in zip(layer, shifted, strict=True)]
+    trunk = sum(layer, Value(0.0))
+    return leaves, [trunk * trunk, (trunk * 3.0).sin()]
+
+
+def test_backward_from_two_threads_on_losses_sharing_a_trunk_gives_the_sequential_gradients():
+    """Issue 20 item 5: whole backward passes are serialised, so every leaf gets a sequential result.
+
+    Each pass adds its contributions to the leaves one by one, so the exact
+    floats depend on which pass went first: the result must be one of the two
+    sequential orders, bit for bit. A tiny switch interval makes the threads
+    interleave within a pass (without the lock, the shared trunk's ``.grad``\\ s mix).
+    """
+    import threading
+
+    leaves, losses = _trunk_and_losses(100, 40)
+    sequential = []
+    for order in (losses, losses[::-1]):
+        for v in leaves:
+            v.grad = 0.0
+        for loss in order:
+            loss.backward()
+        sequential.append([v.grad for v in leaves])
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for trial in range(5):
+            for v in leaves:
+                v.grad = 0.0
+            start = threading.Barrier(len(losses))
+
+            def run(loss, start=start):
+                start.wait()
+                loss.backward()
+
+            threads = [threading.Thread(target=run, args=(loss,)) for loss in losses]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert [v.grad for v in leaves] in sequential, f"trial {trial}"
+    finally:
+        sys.setswitchinterval(interval)
