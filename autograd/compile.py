@@ -139,7 +139,7 @@ import weakref
 from collections import Counter, deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 
-from .graph import gradient_lock
+from .graph import _intermediate_nodes, gradient_lock
 from .operation import Operation, contribution, substitute
 from .value import Value
 
@@ -508,11 +508,12 @@ class _Writer:
             g = grad_of(node)
             emit(f"# {text}")
             if operation.nary:
-                for parent in node._a:
+                for parent in operation.gradient_parents(node):
                     add(parent, operation.derivatives["x"], g, {**mapping, "x": self.value_of(parent)})
             else:
                 for name, parent in zip(operation.value_inputs, node.parents, strict=True):
-                    add(parent, operation.derivatives[name], g, mapping)
+                    if operation.derivatives[name] is not None:  # a forward-only input gets nothing
+                        add(parent, operation.derivatives[name], g, mapping)
         return lines
 
 
@@ -557,10 +558,40 @@ def _indent(lines: Sequence[str], depth: int = 1) -> str:
     return "".join(f"{pad}{line}\n" for line in lines)
 
 
+def _gradient_walk(walk: _Walk, output: Value) -> list[Value] | None:
+    """``backward()``'s own walk (its nodes, in its order) if some input is forward-only; else ``None``.
+
+    A forward-only input (``detach``'s) is recomputed in the forward pass but
+    gets no gradient, and ``backward()`` does not walk past it: the nodes
+    behind it get no backward lines, and the others are visited in
+    ``backward()``'s order (which may then differ from the forward order's
+    reverse), so that every gradient is summed in the same order, bit for bit.
+    Such a graph is written as one function (not cut into pieces).
+    """
+    if not any(node._operation.forward_only for node in walk.nodes):
+        return None
+    with gradient_lock:  # the walk marks the nodes' .grad: put them back
+        grads = [node.grad for node in walk.nodes]
+        try:
+            return _intermediate_nodes(output)
+        finally:
+            for node, grad in zip(walk.nodes, grads, strict=True):
+                node.grad = grad
+
+
 def _straight_line(
-    walk: _Walk, output: Value, leaves: Sequence[Value], names: _Names, written: Collection[Value]
+    walk: _Walk,
+    output: Value,
+    leaves: Sequence[Value],
+    names: _Names,
+    written: Collection[Value],
+    carrying: list[Value] | None = None,
 ) -> str:
-    """The whole graph as one function, ``replay(leaves, nodes, output)``: for small graphs."""
+    """The whole graph as one function, ``replay(leaves, nodes, output)``: for small graphs.
+
+    ``carrying``: the nodes the backward pass walks, in its order (see
+    :func:`_gradient_walk`); by default every node, in reverse forward order.
+    """
     nodes = walk.nodes
     writer = _Writer(names.value, names.grad, _literals, names.note)
     lines = [
@@ -582,14 +613,20 @@ def _straight_line(
         lines.append(f"{names.grad(output)} += 1.0")
     else:  # backward() sets it to 0.0, then adds 1.0
         lines.append(f"{names.grad(output)} = 1.0")
-    lines += writer.backward(nodes, done, set(leaves) | {output})
+    if carrying is None:
+        lines += writer.backward(nodes, done, set(leaves) | {output})
+    else:
+        line_of = dict(zip(nodes, done, strict=True))
+        lines += writer.backward(carrying, [line_of[n] for n in carrying], set(leaves) | {output})
     lines.append("# Write back: the leaves' gradients and the output.")
     for k, leaf in enumerate(leaves):
         lines.append(f"leaves[{k}].grad = {names.grad(leaf)}")
+    walked = set(nodes if carrying is None else carrying)  # behind a detach, a .grad is left alone
     for k, node in enumerate(nodes):
         if node in written:
             lines.append(f"nodes[{k}]._data = {names.value(node)}")
-            lines.append(f"nodes[{k}].grad = {names.grad(node)}")
+            if node in walked:
+                lines.append(f"nodes[{k}].grad = {names.grad(node)}")
     lines.append(f"output._data = {out}")
     lines.append(f"output.grad = {names.grad(output)}")
     lines.append(f"return {out}")
@@ -806,8 +843,9 @@ class _Program:
         reserved = set(self.namespace) | set(_ARGUMENTS) | _DRIVER_NAMES | set(dir(builtins))
         names = _Names(walk.order, reserved)
         self.calls: list[_Call] = []
-        if len(walk.nodes) <= PIECE_NODES:
-            self.parts = [_straight_line(walk, output, self.leaves, names, written)]
+        carrying = _gradient_walk(walk, output)
+        if len(walk.nodes) <= PIECE_NODES or carrying is not None:
+            self.parts = [_straight_line(walk, output, self.leaves, names, written, carrying)]
             return
         slot = {leaf: s for s, leaf in enumerate(self.leaves)}
 

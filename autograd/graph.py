@@ -92,6 +92,12 @@ def _intermediate_nodes(root: Value) -> list[Value]:
 
     * **Leaves are never pushed.** They have no backward function to call, and
       on a graph like ``sum(x_i * w_i)`` they are half the parents.
+    * **Not past a forward-only input.** The input of ``detach`` (and any
+      input an operation declares with no derivative) gets no gradient, so its
+      history is not walked: truncated backpropagation through time costs one
+      chunk, not the whole sequence. Such nodes keep their inputs as a tuple
+      (see :class:`~autograd.operation.Operation`), so the check lives on the
+      branch already taken for operations of many inputs.
     * **No visited set.** Every intermediate node has to start the pass with
       ``grad = 0.0`` anyway, so the walk sets it as it arrives, to one float
       object made for this walk: ``zero``. No node can have held that very
@@ -118,8 +124,9 @@ def _intermediate_nodes(root: Value) -> list[Value]:
         push(node)
         push(None)
         a = node._a
-        if a.__class__ is tuple:  # an operation of many inputs (logsumexp)
-            stack.extend(p for p in a if p._operation is not None and p.grad is not zero)
+        if a.__class__ is tuple:  # many inputs (logsumexp), or some that gradients do not flow to (detach)
+            parents = node._operation.gradient_parents(node)
+            stack.extend(p for p in parents if p._operation is not None and p.grad is not zero)
             continue
         if a._operation is not None and a.grad is not zero:
             push(a)

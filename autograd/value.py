@@ -221,8 +221,17 @@ class Value:
 
     @property
     def is_leaf(self) -> bool:
-        """True for inputs and parameters: nodes that no recorded operation produced."""
-        return self._operation is None
+        """True where the backward pass ends: inputs and parameters, and the results of ``detach()``.
+
+        As in PyTorch (``x.detach().is_leaf`` is ``True``): no gradient flows
+        from a detached node to anything. Unlike an input, it is still an
+        operation's result (``op == "detach"``, its source in ``parents``), so
+        a compiled replay recomputes it, and its ``.grad`` holds the gradient of
+        the latest backward pass (as an intermediate node's does) rather than
+        accumulating.
+        """
+        operation = self._operation
+        return operation is None or not any(operation.receives)
 
     # micrograd's names, so code written for micrograd (and its lecture) runs unchanged.
     @property
@@ -258,13 +267,22 @@ class Value:
     # notebook shows) likewise in ``autograd/viz.py``.
 
     def detach(self) -> Value:
-        """A new leaf with the same number: the graph stops here (for truncated backprop through time).
+        """The same number, with the gradient stopped here (for truncated backprop through time).
+
+        ``detach`` is an operation (forward: the number ``a``) whose input is
+        *forward-only*: no gradient flows back to it, not even ``0 × g``, and
+        ``backward()`` does not walk past it into its source's history. A
+        compiled replay recomputes it from its source, like any operation.
+        It keeps a reference to its source, so the source's graph stays in
+        memory as long as the detached node does; ``Value(v.data)`` is a new
+        leaf with no history at all (but a replay cannot update it).
 
         >>> h = Value(2.0) * 3
-        >>> h.detach().is_leaf, h.detach().data
-        (True, 6.0)
+        >>> d = h.detach()
+        >>> d.data, d.op, d.parents == (h,), d.is_leaf
+        (6.0, 'detach', True, True)
         """
-        return Value(self._data)
+        return apply(DETACH, self)
 
     # ------------------------------------------------------------ the number out
     def item(self) -> float:
@@ -582,7 +600,7 @@ def _op(
     params: tuple[str, ...] = (),
     nary: bool = False,
     shown: str | None = None,
-    **derivatives: str,
+    **derivatives: str | None,
 ) -> Operation:
     """Define and register one operation (see ``autograd/operation.py``)."""
     operation = Operation(name, forward, derivatives, params=params, helpers=_HELPERS, nary=nary, shown=shown)
@@ -668,12 +686,16 @@ BINARY_CROSS_ENTROPY_WITH_LOGITS = _op(
     x="_sigmoid(x) - y",
 )
 
+# The same number, with the gradient stopped: the input is forward-only (derivative None), so no
+# gradient flows back to it and backward() does not walk past it; a compiled replay recomputes it.
+DETACH = _op("detach", "a", shown="detach(a)", a=None)
+
 #: Every operation of ``Value``, by name.
 OPERATIONS: dict[str, Operation] = {
     op.name: op
     for op in (ADD, SUB, NEG, MUL, DIV, POW, SQRT, EXP, LOG, LOG1P, TANH, SIGMOID, SOFTPLUS, RELU)
     + (LEAKY_RELU, ABS, SIN, COS, CLAMP, MAXIMUM, MINIMUM, LOGSUMEXP)
-    + (BINARY_CROSS_ENTROPY, BINARY_CROSS_ENTROPY_WITH_LOGITS)
+    + (BINARY_CROSS_ENTROPY, BINARY_CROSS_ENTROPY_WITH_LOGITS, DETACH)
 }
 
 
@@ -800,6 +822,8 @@ def apply(operation: Operation, *operands: object) -> Value:
     data = variant.compute(*numbers_, *params)
     parents = [x for x in inputs if isinstance(x, Value)]
     stored = [x for n, x in zip(operation.inputs, numbers_, strict=True) if n in variant.constants] + params
+    if variant.forward_only:  # the inputs as a tuple (see Operation); such operations keep no numbers
+        return _result(data, variant, tuple(parents), None)
     a = parents[0]
     b = (
         parents[1]

@@ -314,3 +314,34 @@ def test_backward_from_two_threads_on_losses_sharing_a_trunk_gives_the_sequentia
             assert [v.grad for v in leaves] in sequential, f"trial {trial}"
     finally:
         sys.setswitchinterval(interval)
+
+
+# ---------------------------------------------------------------- detach: forward-only
+
+
+def test_backward_does_not_walk_past_a_detach_nor_pass_it_anything():
+    """Issue 20 item 1: the detached source's history is not walked (its .grad is left alone)."""
+    x = Value(2.0)
+    history = (x * 3.0).tanh()
+    history.grad = 7.0  # from an earlier pass
+    cut = history.detach()
+    y = cut * math.inf + x  # an infinite gradient reaches the detach: none of it goes on
+    y.backward()
+    assert x.grad == 1.0  # not NaN: no 0 · inf
+    assert history.grad == 7.0
+    assert cut.grad == math.inf  # the detached node itself holds this pass's gradient
+    assert history not in _intermediate_nodes(y) and cut in _intermediate_nodes(y)
+    assert cut in topological_order(y) and history in topological_order(y)  # forward walks include it
+
+
+def test_truncated_backprop_walks_one_chunk_only():
+    """The backward walk of the last chunk does not grow with the number of chunks before it."""
+    w = Value(0.9)
+    h = Value(0.1)
+    walked = []
+    for _ in range(5):
+        for _ in range(10):
+            h = (h * w + 0.1).tanh()
+        walked.append(len(_intermediate_nodes(h)))
+        h = h.detach()
+    assert walked == [30, 31, 31, 31, 31]  # one chunk's 30 operations, and the detach it starts from
