@@ -496,7 +496,10 @@ class _Writer:
             ``0.0 + ...`` is what ``backward()`` computes (it sets the gradient to
             0.0, then adds): the same number, down to the sign of a zero.
             """
-            sign, term = contribution(_fill(derivative, mapping), g)
+            # The shape of the term (g * (local), g / d, ±g) is chosen on the definition, as the
+            # interpreter's is, before the names become variables or literals.
+            sign, term = contribution(derivative, "_upstream_")
+            term = _fill(term, {**mapping, "_upstream_": g})
             if target in started:
                 emit(f"{grad_of(target)} {sign}= {term}")
             else:

@@ -269,12 +269,14 @@ def explain(root: Value, show: bool = True, names: dict[Value, str] | None = Non
             g = node.grad
             try:
                 local = operation.local_derivatives(node)
+                added = operation.contributions(node, g)  # what backward() adds: g * local, or g / d
             except ArithmeticError as error:
                 raise _in_backward(error, node) from error
             expr = expression(node, names)
             receivers = operation.gradient_parents(node)
-            for parent, formula, d in zip(receivers, _formulas(node, names), local, strict=True):
-                contribution = g * d  # the engine's ``parent.grad += g * (local)``
+            for parent, formula, d, contribution in zip(
+                receivers, _formulas(node, names), local, added, strict=True
+            ):
                 grad_before = parent.grad
                 parent.grad = grad_before + contribution
                 steps.append(

@@ -131,6 +131,7 @@ class Operation:
             raise ValueError(f"operation {name!r}: a node has two slots, for at most two inputs")
         self.backward = self._compile_backward()
         self.local_derivatives = self._compile_locals()
+        self.contributions = self._compile_contributions()
         self.compute = self._define(
             "compute", "xs" if nary else ", ".join(self.inputs + params), [f"return {forward}"]
         )
@@ -257,6 +258,36 @@ class Operation:
             lines.append(f"return ({body},)" if body else "return ()")
         return self._define("local_derivatives", "node", lines)
 
+    def _compile_contributions(self) -> Callable:
+        """Generate ``contributions(node, g)``: the number each of :meth:`gradient_parents` receives.
+
+        Each is the term the backward function adds (:func:`contribution`),
+        with its sign: ``g * (local)``, ``g / d``, ``g`` or ``-g`` (``x - g`` is
+        ``x + (-g)`` bit for bit), so that ``explain`` shows exactly what
+        ``backward()`` adds.
+        """
+        where = self.storage()
+        lines = ["out = node._data"]
+        if self.nary:
+            derivative = self.derivatives["x"]
+            if derivative is None:
+                return self._define("contributions", "node, g", ["return ()"])
+            sign, term = contribution(derivative)
+            signed = f"-({term})" if sign == "-" else term
+            lines.append(f"return tuple({signed} for x in (p._data for p in node._a))")
+            return self._define("contributions", "node, g", lines)
+        for name in self.value_inputs:
+            lines.append(f"{name} = {where[name]}._data")
+        for name in self.stored_numbers:
+            lines.append(f"{name} = {where[name]}")
+        terms = []
+        for v in self.value_inputs:
+            if self.derivatives[v] is not None:
+                sign, term = contribution(self.derivatives[v])
+                terms.append(f"-({term})" if sign == "-" else f"{term}")
+        lines.append(f"return ({''.join(t + ', ' for t in terms)})")
+        return self._define("contributions", "node, g", lines)
+
     def _define(self, name: str, arguments: str, lines: list[str]) -> Callable:
         source = f"def {name}({arguments}):\n" + "".join(f"    {line}\n" for line in lines)
         namespace: dict[str, Any] = {"math": math, **self.helpers}
@@ -268,18 +299,48 @@ class Operation:
 
 
 def contribution(derivative: str, g: str = "g") -> tuple[str, str]:
-    """How ``upstream * local`` is added to a gradient: ``("+", "g * (local)")``, or ``("+"/"-", "g")``.
+    """How ``upstream * local`` is added to a gradient: ``("+", "g * (local)")``, ``("+", "g / d")``
+    or ``("+"/"-", "g")``.
 
     A derivative of exactly ``1.0`` or ``-1.0`` needs no multiplication:
     ``g * 1.0`` is ``g`` and ``x + g * -1.0`` is ``x - g``, bit for bit (NaN and
-    infinities included), so the shortcut changes no number. The interpreter
-    and the compiler both write their additions with this function.
+    infinities included), so the shortcut changes no number.
+
+    A derivative ``1.0 / d`` (``log``'s ``1.0 / a``) is applied as ``g / d``:
+    one rounding instead of two, and no overflow where ``1/d`` is infinite but
+    the product is not (``d`` = 1e-310, ``g`` = 1e-10: ``g / d`` is 1e300,
+    ``g * (1/d)`` infinite). PyTorch computes these gradients the same way.
+
+    The interpreter, the compiler and ``explain`` all write their additions
+    with this function, so they stay identical.
     """
     if derivative == "1.0":
         return "+", g
     if derivative == "-1.0":
         return "-", g
+    denominator = _reciprocal_of(derivative)
+    if denominator is not None:
+        return "+", f"{g} / {denominator}"
     return "+", f"{g} * ({derivative})"
+
+
+# ``1.0 / name`` or ``1.0 / (...)`` with the parentheses closing at the very end (checked below).
+_RECIPROCAL = re.compile(r"1\.0 / ([A-Za-z_][\w.]*|\(.*\))")
+
+
+def _reciprocal_of(derivative: str) -> str | None:
+    """``d`` if ``derivative`` is exactly ``1.0 / d`` with ``d`` one name or one parenthesised group."""
+    match = _RECIPROCAL.fullmatch(derivative)
+    if match is None:
+        return None
+    denominator = match.group(1)
+    if denominator.startswith("("):  # the first "(" must close at the end: not "(a) * (b)"
+        depth = 0
+        for i, char in enumerate(denominator):
+            depth += {"(": 1, ")": -1}.get(char, 0)
+            if depth == 0 and i < len(denominator) - 1:
+                return None
+    return denominator
 
 
 def _accumulate(parent: str, derivative: str) -> str:
