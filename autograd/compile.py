@@ -65,7 +65,9 @@ built, on the nodes they ran on. Every branch *inside* an operation depends
 only on numbers and is re-evaluated at every replay, with its backward rule:
 ``relu``, ``leaky_relu`` and ``abs`` test the sign of their input again,
 ``clamp`` its bounds, ``maximum``/``minimum`` which input is larger, and
-``logsumexp`` chooses its shift (the largest input) again. Not captured:
+``logsumexp`` chooses its shift (the largest input) again. A ``detach()`` is
+an operation too: recomputed from its source, and, like ``backward()``, the
+replay passes no gradient back through it. Not captured:
 Python control flow in *your* code (if the graph was built by
 ``if loss.data > 1: loss = loss * 2``, the replay always multiplies by 2,
 whatever the new numbers say), a ``Dropout`` mask (drawn once, when the graph
@@ -82,7 +84,10 @@ engine's backward function (``a.grad += g * b.data`` becomes
 ``grad_a += g * (b)``), and every gradient receives its contributions in the
 order ``backward()`` adds them: nodes are visited in the reverse of the same
 topological order, within a piece and from piece to piece (a piece covers
-consecutive nodes of that order). An intermediate gradient starts as
+consecutive nodes of that order). A graph with a ``detach`` is the exception:
+``backward()`` does not walk past it, and its order can then differ from the
+reverse of the forward order, so such a graph is written as one function
+whose backward pass follows ``backward()``'s own walk (``_gradient_walk``). An intermediate gradient starts as
 ``0.0 + (first contribution)``, as ``backward()`` sets it to ``0.0`` and adds.
 So values and gradients are the ones ``backward()`` computes, bit for bit.
 

@@ -22,7 +22,12 @@ to know what ``*`` does reads it from here:
 So the interpreter, a compiled replay and ``explain`` cannot disagree: they
 run one piece of arithmetic. Every contribution is ``upstream * local``,
 computed in full even when ``local`` is 0 (IEEE arithmetic: an infinite or
-NaN upstream gradient times 0 is NaN, as in PyTorch, not a silent 0).
+NaN upstream gradient times 0 is NaN, not a silent 0; PyTorch agrees for
+``x * 0`` and ``abs`` at 0, but gives 0 where it selects instead of
+multiplying: ``relu``, ``clamp``, ``maximum``/``minimum``, ``x ** 0``). A
+local derivative ``1.0 / d`` is applied as ``upstream / d`` (see
+:func:`contribution`). The one input that gets nothing at all is a
+*forward-only* one (derivative ``None``, ``detach``'s; see :class:`Operation`).
 
 Inputs that are plain numbers
 -----------------------------

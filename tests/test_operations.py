@@ -8,7 +8,10 @@ table of operations (``tests/ops.py``) at ordinary points and at the edges
   or raises the same kind of error;
 * ``explain``'s contributions add up to the interpreter's gradients bit for bit;
 * an infinite or NaN upstream gradient times a zero local derivative is NaN
-  (IEEE arithmetic, as PyTorch), never a silent 0.
+  (IEEE arithmetic), never a silent 0 (PyTorch gives 0 where it selects
+  instead of multiplying: relu, clamp, maximum/minimum, ``x ** 0``);
+* the edges where PyTorch has a convention (NaN bounds, subnormal
+  denominators, -0.0, ``abs(nan)``, ``0 ** nan``) against torch float64.
 """
 
 from __future__ import annotations
