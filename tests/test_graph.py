@@ -345,3 +345,46 @@ def test_truncated_backprop_walks_one_chunk_only():
         walked.append(len(_intermediate_nodes(h)))
         h = h.detach()
     assert walked == [30, 31, 31, 31, 31]  # one chunk's 30 operations, and the detach it starts from
+
+
+def test_a_compiled_replay_and_backward_passes_in_two_threads_lose_no_contribution():
+    """A replay reads the leaves' .grad first and writes them at the end: it holds the same lock.
+
+    Every gradient here is a whole number (sums of 1s and 2s), so the result is
+    exact in any order: each leaf must end with every contribution of both threads.
+    """
+    import threading
+
+    from autograd import compile_graph
+
+    leaves = [Value(0.5) for _ in range(50)]
+    long = Value(0.0)
+    for k in range(20_000):  # a long replay: leaf i is used 400 times, times 2
+        long = long + leaves[k % 50] * 2.0
+    step = compile_graph(long)
+    short = sum(leaves, Value(0.0))  # each backward adds 1 to every leaf, early in the replay
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for trial in range(3):
+            for v in leaves:
+                v.grad = 0.0
+            start = threading.Barrier(2)
+
+            def replay(start=start):
+                start.wait()
+                step()
+
+            def backward_many(start=start):
+                start.wait()
+                for _ in range(200):
+                    short.backward()
+
+            threads = [threading.Thread(target=replay), threading.Thread(target=backward_many)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert [v.grad for v in leaves] == [800.0 + 200.0] * 50, f"trial {trial}"
+    finally:
+        sys.setswitchinterval(interval)
