@@ -87,8 +87,9 @@ topological order, within a piece and from piece to piece (a piece covers
 consecutive nodes of that order). A graph with a ``detach`` is the exception:
 ``backward()`` does not walk past it, and its order can then differ from the
 reverse of the forward order, so such a graph is written as one function
-whose backward pass follows ``backward()``'s own walk (``_gradient_walk``). An intermediate gradient starts as
-``0.0 + (first contribution)``, as ``backward()`` sets it to ``0.0`` and adds.
+whose backward pass follows ``backward()``'s own walk (``_gradient_walk``).
+An intermediate gradient starts as ``0.0 + (first contribution)``, as
+``backward()`` sets it to ``0.0`` and adds.
 So values and gradients are the ones ``backward()`` computes, bit for bit.
 
 What is written back

@@ -87,8 +87,9 @@ class _Zero(float):
 def _intermediate_nodes(root: Value) -> list[Value]:
     """The intermediate results ``root`` depends on, ``grad`` set to 0.0: what ``backward`` walks.
 
-    The same walk as :func:`topological_order`, in the same order, with two
-    savings that make it about twice as fast:
+    The same walk as :func:`topological_order`, in the same order (where no
+    input is forward-only, see below), with savings that make it about twice
+    as fast:
 
     * **Leaves are never pushed.** They have no backward function to call, and
       on a graph like ``sum(x_i * w_i)`` they are half the parents.
@@ -147,7 +148,10 @@ def backward(root: Value) -> None:
     Only the intermediate results are walked (leaves have no backward function
     to call), in the same relative order as ``topological_order(root)``, so
     every ``.grad`` receives its contributions in the same order, and the
-    floating-point sums round exactly as the full walk would.
+    floating-point sums round exactly as the full walk would. The walk stops
+    at a ``detach()`` (an input that gets no gradient): nodes behind it keep
+    their ``.grad``, and the order of the rest may then differ from
+    ``topological_order``'s (``explain`` and compiled replays follow this walk).
 
     **Threads.** The pass keeps its intermediate results in the nodes
     themselves (their ``.grad``), so two passes over graphs that share nodes
