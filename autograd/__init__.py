@@ -6,10 +6,12 @@
 >>> c.backward()
 """
 
+from . import pickling as _pickling  # noqa: F401 -- teaches Value to pickle (and deepcopy) any graph
 from .check import gradcheck
 from .compile import compile_graph
 from .explain import explain
-from .graph import backward, is_grad_enabled, no_grad, topological_order
+from .graph import backward, topological_order
+from .no_grad import is_grad_enabled, no_grad
 from .operation import Operation
 from .value import Value, apply, logsumexp
 from .viz import draw_graph, save_graph

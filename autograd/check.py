@@ -17,7 +17,7 @@ import math
 import numbers
 from collections.abc import Callable, Sequence
 
-from .graph import is_grad_enabled, no_grad
+from .no_grad import is_grad_enabled, no_grad
 from .value import Value
 
 

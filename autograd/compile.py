@@ -65,7 +65,9 @@ built, on the nodes they ran on. Every branch *inside* an operation depends
 only on numbers and is re-evaluated at every replay, with its backward rule:
 ``relu``, ``leaky_relu`` and ``abs`` test the sign of their input again,
 ``clamp`` its bounds, ``maximum``/``minimum`` which input is larger, and
-``logsumexp`` chooses its shift (the largest input) again. Not captured:
+``logsumexp`` chooses its shift (the largest input) again. A ``detach()`` is
+an operation too: recomputed from its source, and, like ``backward()``, the
+replay passes no gradient back through it. Not captured:
 Python control flow in *your* code (if the graph was built by
 ``if loss.data > 1: loss = loss * 2``, the replay always multiplies by 2,
 whatever the new numbers say), a ``Dropout`` mask (drawn once, when the graph
@@ -82,8 +84,12 @@ engine's backward function (``a.grad += g * b.data`` becomes
 ``grad_a += g * (b)``), and every gradient receives its contributions in the
 order ``backward()`` adds them: nodes are visited in the reverse of the same
 topological order, within a piece and from piece to piece (a piece covers
-consecutive nodes of that order). An intermediate gradient starts as
-``0.0 + (first contribution)``, as ``backward()`` sets it to ``0.0`` and adds.
+consecutive nodes of that order). A graph with a ``detach`` is the exception:
+``backward()`` does not walk past it, and its order can then differ from the
+reverse of the forward order, so such a graph is written as one function
+whose backward pass follows ``backward()``'s own walk (``_gradient_walk``).
+An intermediate gradient starts as ``0.0 + (first contribution)``, as
+``backward()`` sets it to ``0.0`` and adds.
 So values and gradients are the ones ``backward()`` computes, bit for bit.
 
 What is written back
@@ -95,6 +101,10 @@ node; ``compile_graph(output, write_back=True)`` writes every node's
 ``.data`` and ``.grad`` as ``backward()`` would leave them, and
 ``write_back=[node, ...]`` those nodes' only (the predictions a training
 loop reads, say: writing 65,000 nodes back costs more than the replay).
+A replay reads the leaves' ``.grad`` first and writes them at the end, so it
+holds the lock ``backward()`` holds (``autograd.graph.gradient_lock``): a
+replay and a backward pass, or two replays, in two threads never lose each
+other's contributions to a shared leaf.
 
 Errors
 ------
@@ -135,6 +145,7 @@ import weakref
 from collections import Counter, deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 
+from .graph import _intermediate_nodes, gradient_lock
 from .operation import Operation, contribution, substitute
 from .value import Value
 
@@ -491,7 +502,10 @@ class _Writer:
             ``0.0 + ...`` is what ``backward()`` computes (it sets the gradient to
             0.0, then adds): the same number, down to the sign of a zero.
             """
-            sign, term = contribution(_fill(derivative, mapping), g)
+            # The shape of the term (g * (local), g / d, ±g) is chosen on the definition, as the
+            # interpreter's is, before the names become variables or literals.
+            sign, term = contribution(derivative, "_upstream_")
+            term = _fill(term, {**mapping, "_upstream_": g})
             if target in started:
                 emit(f"{grad_of(target)} {sign}= {term}")
             else:
@@ -503,11 +517,12 @@ class _Writer:
             g = grad_of(node)
             emit(f"# {text}")
             if operation.nary:
-                for parent in node._a:
+                for parent in operation.gradient_parents(node):
                     add(parent, operation.derivatives["x"], g, {**mapping, "x": self.value_of(parent)})
             else:
                 for name, parent in zip(operation.value_inputs, node.parents, strict=True):
-                    add(parent, operation.derivatives[name], g, mapping)
+                    if operation.derivatives[name] is not None:  # a forward-only input gets nothing
+                        add(parent, operation.derivatives[name], g, mapping)
         return lines
 
 
@@ -552,10 +567,40 @@ def _indent(lines: Sequence[str], depth: int = 1) -> str:
     return "".join(f"{pad}{line}\n" for line in lines)
 
 
+def _gradient_walk(walk: _Walk, output: Value) -> list[Value] | None:
+    """``backward()``'s own walk (its nodes, in its order) if some input is forward-only; else ``None``.
+
+    A forward-only input (``detach``'s) is recomputed in the forward pass but
+    gets no gradient, and ``backward()`` does not walk past it: the nodes
+    behind it get no backward lines, and the others are visited in
+    ``backward()``'s order (which may then differ from the forward order's
+    reverse), so that every gradient is summed in the same order, bit for bit.
+    Such a graph is written as one function (not cut into pieces).
+    """
+    if not any(node._operation.forward_only for node in walk.nodes):
+        return None
+    with gradient_lock:  # the walk marks the nodes' .grad: put them back
+        grads = [node.grad for node in walk.nodes]
+        try:
+            return _intermediate_nodes(output)
+        finally:
+            for node, grad in zip(walk.nodes, grads, strict=True):
+                node.grad = grad
+
+
 def _straight_line(
-    walk: _Walk, output: Value, leaves: Sequence[Value], names: _Names, written: Collection[Value]
+    walk: _Walk,
+    output: Value,
+    leaves: Sequence[Value],
+    names: _Names,
+    written: Collection[Value],
+    carrying: list[Value] | None = None,
 ) -> str:
-    """The whole graph as one function, ``replay(leaves, nodes, output)``: for small graphs."""
+    """The whole graph as one function, ``replay(leaves, nodes, output)``: for small graphs.
+
+    ``carrying``: the nodes the backward pass walks, in its order (see
+    :func:`_gradient_walk`); by default every node, in reverse forward order.
+    """
     nodes = walk.nodes
     writer = _Writer(names.value, names.grad, _literals, names.note)
     lines = [
@@ -577,14 +622,20 @@ def _straight_line(
         lines.append(f"{names.grad(output)} += 1.0")
     else:  # backward() sets it to 0.0, then adds 1.0
         lines.append(f"{names.grad(output)} = 1.0")
-    lines += writer.backward(nodes, done, set(leaves) | {output})
+    if carrying is None:
+        lines += writer.backward(nodes, done, set(leaves) | {output})
+    else:
+        line_of = dict(zip(nodes, done, strict=True))
+        lines += writer.backward(carrying, [line_of[n] for n in carrying], set(leaves) | {output})
     lines.append("# Write back: the leaves' gradients and the output.")
     for k, leaf in enumerate(leaves):
         lines.append(f"leaves[{k}].grad = {names.grad(leaf)}")
+    walked = set(nodes if carrying is None else carrying)  # behind a detach, a .grad is left alone
     for k, node in enumerate(nodes):
         if node in written:
             lines.append(f"nodes[{k}]._data = {names.value(node)}")
-            lines.append(f"nodes[{k}].grad = {names.grad(node)}")
+            if node in walked:
+                lines.append(f"nodes[{k}].grad = {names.grad(node)}")
     lines.append(f"output._data = {out}")
     lines.append(f"output.grad = {names.grad(output)}")
     lines.append(f"return {out}")
@@ -801,8 +852,9 @@ class _Program:
         reserved = set(self.namespace) | set(_ARGUMENTS) | _DRIVER_NAMES | set(dir(builtins))
         names = _Names(walk.order, reserved)
         self.calls: list[_Call] = []
-        if len(walk.nodes) <= PIECE_NODES:
-            self.parts = [_straight_line(walk, output, self.leaves, names, written)]
+        carrying = _gradient_walk(walk, output)
+        if len(walk.nodes) <= PIECE_NODES or carrying is not None:
+            self.parts = [_straight_line(walk, output, self.leaves, names, written, carrying)]
             return
         slot = {leaf: s for s, leaf in enumerate(self.leaves)}
 
@@ -934,7 +986,7 @@ class CompiledGraph:
         otherwise scan the suspended pieces' frames over and over.
         """
         try:
-            with _collector_paused():
+            with gradient_lock, _collector_paused():  # as backward(): one gradient pass at a time
                 return self._replay(self.leaves, self._nodes, self.output)
         except (ArithmeticError, ValueError) as error:
             clearer = _with_line(error, self._filename, self.source)

@@ -41,7 +41,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .graph import _in_backward, topological_order
+from .graph import _in_backward, _intermediate_nodes, gradient_lock, topological_order
 from .names import format_number, node_names
 from .operation import substitute
 from .value import Value
@@ -90,8 +90,14 @@ def _formulas(node: Value, names: dict[Value, str]) -> list[str]:
     symbols = _symbols(node, names)
     if operation.nary:
         derivative = operation.derivatives["x"]
+        if derivative is None:
+            return []
         return [_pretty(substitute(derivative, {**symbols, "x": names[p]})) for p in node.parents]
-    return [_pretty(substitute(operation.derivatives[v], symbols)) for v in operation.value_inputs]
+    return [
+        _pretty(substitute(operation.derivatives[v], symbols))
+        for v in operation.value_inputs
+        if operation.derivatives[v] is not None  # a forward-only input (detach's) gets no step
+    ]
 
 
 # ============================================================================
@@ -285,44 +291,47 @@ def explain(root: Value, show: bool = True, names: dict[Value, str] | None = Non
     order = topological_order(root)
     names = node_names(order) if names is None else {**node_names(order), **names}
 
-    for node in order:
-        if node.operation is not None:  # intermediate results start from zero
+    with gradient_lock:  # a backward pass: one at a time (see autograd.graph.backward)
+        # The nodes backward() walks, in its order (not past a detach): intermediate results start from zero.
+        walked = _intermediate_nodes(root)
+        for node in walked:
             node.grad = 0.0
-    before = root.grad
-    root.grad += 1.0
-    name = names[root]
-    steps = [Step(0, root, root, name, name, "", name, "1 (seed)", 1.0, 1.0, 1.0, before, root.grad)]
-    for node in reversed(order):
-        operation = node.operation
-        if operation is None:
-            continue
-        g = node.grad
-        try:
-            local = operation.local_derivatives(node)
-        except ArithmeticError as error:
-            raise _in_backward(error, node) from error
-        expr = expression(node, names)
-        for parent, formula, d in zip(node.parents, _formulas(node, names), local, strict=True):
-            contribution = g * d  # the engine's ``parent.grad += g * (local)``
-            grad_before = parent.grad
-            parent.grad = grad_before + contribution
-            steps.append(
-                Step(
-                    index=len(steps),
-                    node=node,
-                    parent=parent,
-                    node_name=names[node],
-                    parent_name=names[parent],
-                    op=node.op,
-                    expression=expr,
-                    formula=formula,
-                    upstream=g,
-                    local=d,
-                    contribution=contribution,
-                    grad_before=grad_before,
-                    grad_after=parent.grad,
+        before = root.grad
+        root.grad += 1.0
+        name = names[root]
+        steps = [Step(0, root, root, name, name, "", name, "1 (seed)", 1.0, 1.0, 1.0, before, root.grad)]
+        for node in reversed(walked):
+            operation = node.operation
+            g = node.grad
+            try:
+                local = operation.local_derivatives(node)
+                added = operation.contributions(node, g)  # what backward() adds: g * local, or g / d
+            except ArithmeticError as error:
+                raise _in_backward(error, node) from error
+            expr = expression(node, names)
+            receivers = operation.gradient_parents(node)
+            for parent, formula, d, contribution in zip(
+                receivers, _formulas(node, names), local, added, strict=True
+            ):
+                grad_before = parent.grad
+                parent.grad = grad_before + contribution
+                steps.append(
+                    Step(
+                        index=len(steps),
+                        node=node,
+                        parent=parent,
+                        node_name=names[node],
+                        parent_name=names[parent],
+                        op=node.op,
+                        expression=expr,
+                        formula=formula,
+                        upstream=g,
+                        local=d,
+                        contribution=contribution,
+                        grad_before=grad_before,
+                        grad_after=parent.grad,
+                    )
                 )
-            )
     result = Explanation(root, names, steps)
     if show:
         print(result)

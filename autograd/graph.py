@@ -1,4 +1,4 @@
-"""Walking the graph: topological order, the backward pass, and ``no_grad``.
+"""Walking the graph: topological order and the backward pass.
 
 The backward pass in three steps
 --------------------------------
@@ -21,9 +21,7 @@ limit (micrograd's recursive ``build_topo`` stops near a depth of 1,000).
 from __future__ import annotations
 
 import threading
-from contextlib import ContextDecorator
 
-from . import value as _value
 from .value import Value
 
 
@@ -89,11 +87,18 @@ class _Zero(float):
 def _intermediate_nodes(root: Value) -> list[Value]:
     """The intermediate results ``root`` depends on, ``grad`` set to 0.0: what ``backward`` walks.
 
-    The same walk as :func:`topological_order`, in the same order, with two
-    savings that make it about twice as fast:
+    The same walk as :func:`topological_order`, in the same order (where no
+    input is forward-only, see below), with savings that make it about twice
+    as fast:
 
     * **Leaves are never pushed.** They have no backward function to call, and
       on a graph like ``sum(x_i * w_i)`` they are half the parents.
+    * **Not past a forward-only input.** The input of ``detach`` (and any
+      input an operation declares with no derivative) gets no gradient, so its
+      history is not walked: truncated backpropagation through time costs one
+      chunk, not the whole sequence. Such nodes keep their inputs as a tuple
+      (see :class:`~autograd.operation.Operation`), so the check lives on the
+      branch already taken for operations of many inputs.
     * **No visited set.** Every intermediate node has to start the pass with
       ``grad = 0.0`` anyway, so the walk sets it as it arrives, to one float
       object made for this walk: ``zero``. No node can have held that very
@@ -120,8 +125,9 @@ def _intermediate_nodes(root: Value) -> list[Value]:
         push(node)
         push(None)
         a = node._a
-        if a.__class__ is tuple:  # an operation of many inputs (logsumexp)
-            stack.extend(p for p in a if p._operation is not None and p.grad is not zero)
+        if a.__class__ is tuple:  # many inputs (logsumexp), or some that gradients do not flow to (detach)
+            parents = node._operation.gradient_parents(node)
+            stack.extend(p for p in parents if p._operation is not None and p.grad is not zero)
             continue
         if a._operation is not None and a.grad is not zero:
             push(a)
@@ -142,7 +148,20 @@ def backward(root: Value) -> None:
     Only the intermediate results are walked (leaves have no backward function
     to call), in the same relative order as ``topological_order(root)``, so
     every ``.grad`` receives its contributions in the same order, and the
-    floating-point sums round exactly as the full walk would.
+    floating-point sums round exactly as the full walk would. The walk stops
+    at a ``detach()`` (an input that gets no gradient): nodes behind it keep
+    their ``.grad``, and the order of the rest may then differ from
+    ``topological_order``'s (``explain`` and compiled replays follow this walk).
+
+    **Threads.** The pass keeps its intermediate results in the nodes
+    themselves (their ``.grad``), so two passes over graphs that share nodes
+    (two losses on one model) would overwrite each other's. Passes are
+    therefore serialised by one lock (:data:`gradient_lock`, also held by
+    ``explain`` and compiled replays): two threads may call ``backward()`` at
+    once, and every leaf ends with exactly what the two calls one after the
+    other would give (which one goes first is not said). With Python's global
+    interpreter lock the pure-Python walk would not run in parallel anyway, so
+    the lock costs no speed.
 
     A local derivative that cannot be computed (a division by a number that
     was set to 0 after the forward pass) raises the same kind of error, naming
@@ -151,14 +170,20 @@ def backward(root: Value) -> None:
     """
     if not isinstance(root, Value):
         raise TypeError(f"expected a Value, not {type(root).__name__}")
-    order = _intermediate_nodes(root)  # each with grad 0.0
-    root.grad += 1.0  # d(root)/d(root)
-    node = root
-    try:
-        for node in reversed(order):
-            node._operation.backward(node)  # adds node.grad * d(node)/d(parent) to each parent
-    except ArithmeticError as error:
-        raise _in_backward(error, node) from error
+    with gradient_lock:  # one backward pass at a time: they share the .grad of shared nodes
+        order = _intermediate_nodes(root)  # each with grad 0.0
+        root.grad += 1.0  # d(root)/d(root)
+        node = root
+        try:
+            for node in reversed(order):
+                node._operation.backward(node)  # adds node.grad * d(node)/d(parent) to each parent
+        except ArithmeticError as error:
+            raise _in_backward(error, node) from error
+
+
+#: Held by every pass that writes gradients (``backward``, ``explain``, a compiled
+#: replay), from its first ``.grad`` written to its last: see :func:`backward`.
+gradient_lock = threading.RLock()
 
 
 def _in_backward(error: ArithmeticError, node: Value) -> ArithmeticError:
@@ -181,105 +206,4 @@ def _backward_method(self: Value) -> None:
     backward(self)
 
 
-def _reduce_ex(self: Value, protocol: int) -> tuple:
-    """Pickle (and ``copy.deepcopy``) a graph of any depth, keeping shared nodes shared.
-
-    By default a node is pickled as its slots, so pickling a node pickles its
-    parents inside it, and theirs inside those: a chain of a few thousand
-    operations exceeds Python's recursion limit. Instead, a node first hands
-    the pickler all its ancestors, in topological order (parents before
-    children); each of those is then pickled the default way and finds its
-    parents already written (in the pickler's memo), so nothing nests. The
-    memo also keeps identity: a node reached twice is stored once.
-    """
-    reduced = object.__reduce_ex__(self, protocol)
-    if self._operation is None or id(self) in _ancestors_being_pickled:
-        return reduced  # a leaf, or an ancestor listed (and so preceded) by its parents
-    ancestors = topological_order(self)[:-1]
-    _ancestors_being_pickled.clear()
-    _ancestors_being_pickled.update(map(id, ancestors))
-    # The pickler writes the arguments first, in order: the ancestors, then the
-    # marker whose own pickling empties the set again; then this node's slots.
-    return (_node_after, (ancestors, _AncestorsDone()), *reduced[2:])
-
-
-# The ids of the ancestors a node is handing to the pickler: while one is
-# written, it is pickled the default way, its parents already written before it.
-_ancestors_being_pickled: set[int] = set()
-
-
-def _node_after(ancestors: list[Value], done: _AncestorsDone) -> Value:
-    """Unpickling: an empty node, made after its ancestors (the pickler then fills its slots)."""
-    return object.__new__(Value)
-
-
-class _AncestorsDone:
-    """Pickled right after a node's ancestors: pickling it ends their default mode."""
-
-    def __reduce__(self) -> tuple:
-        _ancestors_being_pickled.clear()
-        return (_AncestorsDone, ())
-
-
 Value.backward = _backward_method
-Value.__reduce_ex__ = _reduce_ex
-
-
-class no_grad(ContextDecorator):
-    """Record no graph inside this block: every result is a leaf.
-
-    Use it where gradients are not wanted: an optimizer writing new ``.data``,
-    or evaluating a model. It saves the time and memory of recording::
-
-        with no_grad():
-            prediction = model(x)      # a leaf: no parents, nothing to backprop
-
-    Also usable as a decorator (``@no_grad()``), recursively too.
-
-    Blocks nest and count: recording comes back on when the *last* block
-    exits, whichever instance entered it (the same ``no_grad()`` object may be
-    entered twice). As in PyTorch the switch is **per thread**: a ``no_grad``
-    block in one thread does not stop another thread from recording.
-
-    >>> from autograd import Value
-    >>> ng = no_grad()
-    >>> with ng:
-    ...     with ng:
-    ...         pass
-    ...     inner = Value(1.0) * 2
-    >>> inner.is_leaf, (Value(1.0) * 2).is_leaf
-    (True, False)
-    """
-
-    def __enter__(self) -> no_grad:
-        state = _value._state
-        with _lock:
-            global _blocks
-            _blocks += 1
-            state.depth += 1
-            state.enabled = False
-            _value._grad_enabled = False  # the fast path is off while any thread is inside a block
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        state = _value._state
-        with _lock:
-            global _blocks
-            _blocks -= 1
-            state.depth -= 1
-            if state.depth == 0:
-                state.enabled = True
-            if _blocks == 0:
-                _value._grad_enabled = True
-
-
-# How many no_grad blocks are open, in all threads. While none is, every
-# operation reads one module global (``_grad_enabled``) to know it records;
-# while some are, it asks its own thread (``_value._state``).
-_blocks = 0
-_lock = threading.Lock()
-
-
-def is_grad_enabled() -> bool:
-    """True unless this thread is inside a ``no_grad`` block."""
-    return _value._grad_enabled or _value._state.enabled

@@ -22,7 +22,12 @@ to know what ``*`` does reads it from here:
 So the interpreter, a compiled replay and ``explain`` cannot disagree: they
 run one piece of arithmetic. Every contribution is ``upstream * local``,
 computed in full even when ``local`` is 0 (IEEE arithmetic: an infinite or
-NaN upstream gradient times 0 is NaN, as in PyTorch, not a silent 0).
+NaN upstream gradient times 0 is NaN, not a silent 0; PyTorch agrees for
+``x * 0`` and ``abs`` at 0, but gives 0 where it selects instead of
+multiplying: ``relu``, ``clamp``, ``maximum``/``minimum``, ``x ** 0``). A
+local derivative ``1.0 / d`` is applied as ``upstream / d`` (see
+:func:`contribution`). The one input that gets nothing at all is a
+*forward-only* one (derivative ``None``, ``detach``'s; see :class:`Operation`).
 
 Inputs that are plain numbers
 -----------------------------
@@ -69,13 +74,24 @@ class Operation:
 
     ``constants`` (set by :meth:`variant`) are the inputs that are plain
     numbers in this variant: they get no gradient.
+
+    **Forward-only inputs.** A derivative given as ``None`` declares an input
+    that gradients do not flow to: not even ``g * 0`` (which would be NaN for
+    an infinite ``g``), and the backward walks do not go past it into the
+    input's own history. Forward walks (the topological order, a compiled
+    replay's forward pass, pictures) include it as any parent. ``detach`` is
+    such an operation: forward the number ``a``, no derivative. A node of an
+    operation with a forward-only input keeps its ``Value`` inputs as a tuple
+    in ``_a`` (the layout of an operation of many inputs), so the backward walk
+    meets them only on the branch it already takes for many inputs, and
+    ordinary nodes pay nothing for the check.
     """
 
     def __init__(
         self,
         name: str,
         forward: str,
-        derivatives: Mapping[str, str],
+        derivatives: Mapping[str, str | None],
         *,
         inputs: tuple[str, ...] | None = None,
         params: tuple[str, ...] = (),
@@ -101,10 +117,26 @@ class Operation:
         self.value_inputs = ("x",) if nary else tuple(i for i in self.inputs if i not in constants)
         #: The plain numbers a node of this variant keeps: constant inputs, then params.
         self.stored_numbers = tuple(i for i in self.inputs if i in constants) + params
-        if len(self.value_inputs) + (1 if self.stored_numbers else 0) > 2:
+        for key, derivative in self.derivatives.items():
+            if derivative is not None and not isinstance(derivative, str):
+                raise TypeError(
+                    f"operation {name!r}: the derivative for {key!r} must be an expression (a str), "
+                    f"or None for an input gradients do not flow to; got {type(derivative).__name__}"
+                )
+        #: Per ``Value`` input (in order): does the gradient flow to it? (``False``: forward-only.)
+        self.receives = tuple(self.derivatives[v] is not None for v in self.value_inputs)
+        #: Some ``Value`` input is forward-only: a node keeps its inputs as a tuple in ``_a``.
+        self.forward_only = not nary and not all(self.receives)
+        if self.forward_only and self.stored_numbers:
+            raise ValueError(
+                f"operation {name!r}: an operation with a forward-only input keeps no plain numbers "
+                f"(here {list(self.stored_numbers)}); make them Value inputs"
+            )
+        if not self.forward_only and len(self.value_inputs) + (1 if self.stored_numbers else 0) > 2:
             raise ValueError(f"operation {name!r}: a node has two slots, for at most two inputs")
         self.backward = self._compile_backward()
         self.local_derivatives = self._compile_locals()
+        self.contributions = self._compile_contributions()
         self.compute = self._define(
             "compute", "xs" if nary else ", ".join(self.inputs + params), [f"return {forward}"]
         )
@@ -149,6 +181,8 @@ class Operation:
         free slot: ``node._b`` for one, ``node._b[i]`` for several.
         """
         where: dict[str, str] = {}
+        if self.forward_only:  # the Value inputs as a tuple (see the class docstring)
+            return {name: f"node._a[{i}]" for i, name in enumerate(self.value_inputs)}
         slots = ["node._a", "node._b"]
         for name in self.value_inputs:
             where[name] = slots.pop(0)
@@ -159,15 +193,27 @@ class Operation:
                 where[name] = f"{slots[0]}[{i}]"
         return where
 
-    def names_used(self, expression: str) -> set[str]:
-        return {m.group(1) for m in _NAME.finditer(expression)}
+    def names_used(self, expression: str | None) -> set[str]:
+        return set() if expression is None else {m.group(1) for m in _NAME.finditer(expression)}
+
+    def gradient_parents(self, node: Any) -> tuple:
+        """The parents of ``node`` (a node of this operation) that gradients flow to, in order."""
+        a = node._a
+        if self.nary:
+            return a if self.receives[0] else ()
+        if self.forward_only:
+            return tuple(p for p, flows in zip(a, self.receives, strict=True) if flows)
+        b = node._b
+        return (a, b) if len(self.value_inputs) == 2 else (a,)
 
     # ------------------------------------------------------------ the interpreter's backward
     def _compile_backward(self) -> Callable:
         """Generate ``backward(node)``: ``parent.grad += node.grad * (local)`` for each input."""
         where = self.storage()
         lines = ["g = node.grad"]
-        if self.nary:
+        if self.nary and self.derivatives["x"] is None:
+            pass  # every input is forward-only: nothing to add
+        elif self.nary:
             derivative = self.derivatives["x"]
             if "out" in self.names_used(derivative):
                 lines.append("out = node._data")
@@ -191,13 +237,16 @@ class Operation:
             if "out" in used:
                 lines.append("out = node._data")
             for k, name in enumerate(self.value_inputs):
-                lines.append(_accumulate(f"p{k}", self.derivatives[name]))
+                if self.derivatives[name] is not None:  # a forward-only input gets nothing
+                    lines.append(_accumulate(f"p{k}", self.derivatives[name]))
         return self._define("backward", "node", lines)
 
     def _compile_locals(self) -> Callable:
-        """Generate ``local_derivatives(node)``: d(node)/d(parent) for each parent, in order."""
+        """Generate ``local_derivatives(node)``: d(node)/d(parent) for each of :meth:`gradient_parents`."""
         where = self.storage()
-        if self.nary:
+        if self.nary and self.derivatives["x"] is None:
+            lines = ["return ()"]
+        elif self.nary:
             lines = [
                 "out = node._data",
                 f"return tuple({self.derivatives['x']} for x in (p._data for p in node._a))",
@@ -208,9 +257,41 @@ class Operation:
                 lines.append(f"{name} = {where[name]}._data")
             for name in self.stored_numbers:
                 lines.append(f"{name} = {where[name]}")
-            body = ", ".join(f"float({self.derivatives[v]})" for v in self.value_inputs)
-            lines.append(f"return ({body},)")
+            body = ", ".join(
+                f"float({self.derivatives[v]})" for v in self.value_inputs if self.derivatives[v] is not None
+            )
+            lines.append(f"return ({body},)" if body else "return ()")
         return self._define("local_derivatives", "node", lines)
+
+    def _compile_contributions(self) -> Callable:
+        """Generate ``contributions(node, g)``: the number each of :meth:`gradient_parents` receives.
+
+        Each is the term the backward function adds (:func:`contribution`),
+        with its sign: ``g * (local)``, ``g / d``, ``g`` or ``-g`` (``x - g`` is
+        ``x + (-g)`` bit for bit), so that ``explain`` shows exactly what
+        ``backward()`` adds.
+        """
+        where = self.storage()
+        lines = ["out = node._data"]
+        if self.nary:
+            derivative = self.derivatives["x"]
+            if derivative is None:
+                return self._define("contributions", "node, g", ["return ()"])
+            sign, term = contribution(derivative)
+            signed = f"-({term})" if sign == "-" else term
+            lines.append(f"return tuple({signed} for x in (p._data for p in node._a))")
+            return self._define("contributions", "node, g", lines)
+        for name in self.value_inputs:
+            lines.append(f"{name} = {where[name]}._data")
+        for name in self.stored_numbers:
+            lines.append(f"{name} = {where[name]}")
+        terms = []
+        for v in self.value_inputs:
+            if self.derivatives[v] is not None:
+                sign, term = contribution(self.derivatives[v])
+                terms.append(f"-({term})" if sign == "-" else f"{term}")
+        lines.append(f"return ({''.join(t + ', ' for t in terms)})")
+        return self._define("contributions", "node, g", lines)
 
     def _define(self, name: str, arguments: str, lines: list[str]) -> Callable:
         source = f"def {name}({arguments}):\n" + "".join(f"    {line}\n" for line in lines)
@@ -223,18 +304,48 @@ class Operation:
 
 
 def contribution(derivative: str, g: str = "g") -> tuple[str, str]:
-    """How ``upstream * local`` is added to a gradient: ``("+", "g * (local)")``, or ``("+"/"-", "g")``.
+    """How ``upstream * local`` is added to a gradient: ``("+", "g * (local)")``, ``("+", "g / d")``
+    or ``("+"/"-", "g")``.
 
     A derivative of exactly ``1.0`` or ``-1.0`` needs no multiplication:
     ``g * 1.0`` is ``g`` and ``x + g * -1.0`` is ``x - g``, bit for bit (NaN and
-    infinities included), so the shortcut changes no number. The interpreter
-    and the compiler both write their additions with this function.
+    infinities included), so the shortcut changes no number.
+
+    A derivative ``1.0 / d`` (``log``'s ``1.0 / a``) is applied as ``g / d``:
+    one rounding instead of two, and no overflow where ``1/d`` is infinite but
+    the product is not (``d`` = 1e-310, ``g`` = 1e-10: ``g / d`` is 1e300,
+    ``g * (1/d)`` infinite). PyTorch computes these gradients the same way.
+
+    The interpreter, the compiler and ``explain`` all write their additions
+    with this function, so they stay identical.
     """
     if derivative == "1.0":
         return "+", g
     if derivative == "-1.0":
         return "-", g
+    denominator = _reciprocal_of(derivative)
+    if denominator is not None:
+        return "+", f"{g} / {denominator}"
     return "+", f"{g} * ({derivative})"
+
+
+# ``1.0 / name`` or ``1.0 / (...)`` with the parentheses closing at the very end (checked below).
+_RECIPROCAL = re.compile(r"1\.0 / ([A-Za-z_][\w.]*|\(.*\))")
+
+
+def _reciprocal_of(derivative: str) -> str | None:
+    """``d`` if ``derivative`` is exactly ``1.0 / d`` with ``d`` one name or one parenthesised group."""
+    match = _RECIPROCAL.fullmatch(derivative)
+    if match is None:
+        return None
+    denominator = match.group(1)
+    if denominator.startswith("("):  # the first "(" must close at the end: not "(a) * (b)"
+        depth = 0
+        for i, char in enumerate(denominator):
+            depth += {"(": 1, ")": -1}.get(char, 0)
+            if depth == 0 and i < len(denominator) - 1:
+                return None
+    return denominator
 
 
 def _accumulate(parent: str, derivative: str) -> str:

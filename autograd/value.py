@@ -221,8 +221,17 @@ class Value:
 
     @property
     def is_leaf(self) -> bool:
-        """True for inputs and parameters: nodes that no recorded operation produced."""
-        return self._operation is None
+        """True where the backward pass ends: inputs and parameters, and the results of ``detach()``.
+
+        As in PyTorch (``x.detach().is_leaf`` is ``True``): no gradient flows
+        from a detached node to anything. Unlike an input, it is still an
+        operation's result (``op == "detach"``, its source in ``parents``), so
+        a compiled replay recomputes it, and its ``.grad`` holds the gradient of
+        the latest backward pass (as an intermediate node's does) rather than
+        accumulating.
+        """
+        operation = self._operation
+        return operation is None or not any(operation.receives)
 
     # micrograd's names, so code written for micrograd (and its lecture) runs unchanged.
     @property
@@ -258,13 +267,22 @@ class Value:
     # notebook shows) likewise in ``autograd/viz.py``.
 
     def detach(self) -> Value:
-        """A new leaf with the same number: the graph stops here (for truncated backprop through time).
+        """The same number, with the gradient stopped here (for truncated backprop through time).
+
+        ``detach`` is an operation (forward: the number ``a``) whose input is
+        *forward-only*: no gradient flows back to it, not even ``0 × g``, and
+        ``backward()`` does not walk past it into its source's history. A
+        compiled replay recomputes it from its source, like any operation.
+        It keeps a reference to its source, so the source's graph stays in
+        memory as long as the detached node does; ``Value(v.data)`` is a new
+        leaf with no history at all (but a replay cannot update it).
 
         >>> h = Value(2.0) * 3
-        >>> h.detach().is_leaf, h.detach().data
-        (True, 6.0)
+        >>> d = h.detach()
+        >>> d.data, d.op, d.parents == (h,), d.is_leaf
+        (6.0, 'detach', True, True)
         """
-        return Value(self._data)
+        return apply(DETACH, self)
 
     # ------------------------------------------------------------ the number out
     def item(self) -> float:
@@ -391,8 +409,8 @@ def _sqrt(a: float) -> float:
 
 
 def _sqrt_slope(out: float) -> float:
-    """d√a/da = 1/(2√a) = 0.5/out; infinite at 0, as in PyTorch."""
-    return 0.5 / out if out != 0.0 else math.inf
+    """d√a/da = 1/(2√a) = 0.5/out; infinite at 0, with the zero's sign (√-0.0 is -0.0), as in PyTorch."""
+    return 0.5 / out if out != 0.0 else math.copysign(math.inf, out)
 
 
 def _sigmoid(a: float) -> float:
@@ -425,8 +443,12 @@ _cos = _finite_trig("cos", math.cos)
 
 
 def _sign(a: float) -> float:
-    """sign(a): 1, -1, or 0 at 0 (PyTorch's slope of ``abs`` at its kink); NaN stays NaN."""
-    return 1.0 if a > 0.0 else -1.0 if a < 0.0 else a * 0.0
+    """sign(a): 1, -1, or 0 at ±0 and NaN: PyTorch's slope of ``abs`` (``sgn``), at its kink too.
+
+    The 0 is +0.0 (so ``g · 0`` has the sign of ``g``) and NaN's slope is 0, as
+    in PyTorch; an infinite or NaN ``g`` times it is still NaN.
+    """
+    return 1.0 if a > 0.0 else -1.0 if a < 0.0 else 0.0
 
 
 def _power(base: float, exponent: float) -> float:
@@ -465,18 +487,39 @@ def _power_slope(base: float, exponent: float) -> float:
         return exponent * (-math.inf if negative else math.inf)
 
 
-def _power_exponent_slope(base: float, out: float) -> float:
-    """d(base^b)/db = base^b · ln(base): 0 at base = 0 (PyTorch's convention), NaN for base < 0."""
+def _power_exponent_slope(base: float, exponent: float, out: float) -> float:
+    """d(base^b)/db = base^b · ln(base); NaN for base < 0.
+
+    At base = 0 it is 0 for b ≥ 0 (PyTorch's convention: ``0^b`` is flat
+    there) and NaN for a NaN ``b``, as in PyTorch (a 0 would hide the NaN).
+    """
     if base > 0.0:
         return out * math.log(base)
-    return 0.0 if base == 0.0 else math.nan
+    return 0.0 if base == 0.0 and exponent >= 0.0 else math.nan
 
 
 def _clamp(a: float, low: float, high: float) -> float:
-    """``a`` limited to [low, high]; NaN stays NaN; for low > high everything is high (as PyTorch)."""
+    """``a`` limited to [low, high]; for low > high everything is high (as PyTorch).
+
+    NaN propagates: a NaN ``a`` stays NaN, and a NaN bound makes the result
+    NaN (as in PyTorch; ``min``/``max`` would silently ignore it).
+    """
     if a != a:
         return a
+    if low != low or high != high:
+        return math.nan
     return min(max(a, low), high)
+
+
+def _clamp_slope(a: float, low: float, high: float) -> float:
+    """1 inside [low, high] (ends included, as PyTorch), 0 outside; NaN for a NaN bound.
+
+    With a NaN bound the output is NaN whatever ``a`` is, so its slope is NaN
+    too (PyTorch returns 0 there: the engine does not hide the NaN).
+    """
+    if low != low or high != high:
+        return math.nan
+    return 1.0 if low <= a <= high else 0.0
 
 
 def _maximum(a: float, b: float) -> float:
@@ -568,6 +611,7 @@ _HELPERS = {
         _power_slope,
         _power_exponent_slope,
         _clamp,
+        _clamp_slope,
         _maximum,
         _minimum,
         _logsumexp,
@@ -582,7 +626,7 @@ def _op(
     params: tuple[str, ...] = (),
     nary: bool = False,
     shown: str | None = None,
-    **derivatives: str,
+    **derivatives: str | None,
 ) -> Operation:
     """Define and register one operation (see ``autograd/operation.py``)."""
     operation = Operation(name, forward, derivatives, params=params, helpers=_HELPERS, nary=nary, shown=shown)
@@ -607,7 +651,7 @@ MUL = _op("*", "a * b", a="b", b="a")
 # as in micrograd): one correctly rounded result instead of two roundings.
 DIV = _op("/", "_divide(a, b)", shown="a / b", a="1.0 / b", b="-out / b")
 # a ** b: d/da = b·a^(b-1); d/db = a^b·ln a = out·ln a.
-POW = _op("**", "_power(a, b)", shown="a ** b", a="_power_slope(a, b)", b="_power_exponent_slope(a, out)")
+POW = _op("**", "_power(a, b)", shown="a ** b", a="_power_slope(a, b)", b="_power_exponent_slope(a, b, out)")
 # √a: d/da = 1/(2√a) = 0.5/out.
 SQRT = _op("sqrt", "_sqrt(a)", a="_sqrt_slope(out)")
 # eᵃ: the exponential is its own derivative.
@@ -637,8 +681,8 @@ ABS = _op("abs", "abs(a)", a="_sign(a)")
 # sin a → cos a; cos a → -sin a.
 SIN = _op("sin", "_sin(a)", a="math.cos(a)")
 COS = _op("cos", "_cos(a)", a="-math.sin(a)")
-# a limited to [low, high]: slope 1 inside (ends included, as PyTorch), 0 outside.
-CLAMP = _op("clamp", "_clamp(a, low, high)", params=("low", "high"), a="1.0 if low <= a <= high else 0.0")
+# a limited to [low, high]: slope 1 inside (ends included, as PyTorch), 0 outside; a NaN bound gives NaN.
+CLAMP = _op("clamp", "_clamp(a, low, high)", params=("low", "high"), a="_clamp_slope(a, low, high)")
 # The larger (smaller) of a and b: the gradient goes to the one chosen, half to each on a tie (as PyTorch).
 MAXIMUM = _op(
     "maximum",
@@ -668,12 +712,16 @@ BINARY_CROSS_ENTROPY_WITH_LOGITS = _op(
     x="_sigmoid(x) - y",
 )
 
+# The same number, with the gradient stopped: the input is forward-only (derivative None), so no
+# gradient flows back to it and backward() does not walk past it; a compiled replay recomputes it.
+DETACH = _op("detach", "a", shown="detach(a)", a=None)
+
 #: Every operation of ``Value``, by name.
 OPERATIONS: dict[str, Operation] = {
     op.name: op
     for op in (ADD, SUB, NEG, MUL, DIV, POW, SQRT, EXP, LOG, LOG1P, TANH, SIGMOID, SOFTPLUS, RELU)
     + (LEAKY_RELU, ABS, SIN, COS, CLAMP, MAXIMUM, MINIMUM, LOGSUMEXP)
-    + (BINARY_CROSS_ENTROPY, BINARY_CROSS_ENTROPY_WITH_LOGITS)
+    + (BINARY_CROSS_ENTROPY, BINARY_CROSS_ENTROPY_WITH_LOGITS, DETACH)
 }
 
 
@@ -800,6 +848,8 @@ def apply(operation: Operation, *operands: object) -> Value:
     data = variant.compute(*numbers_, *params)
     parents = [x for x in inputs if isinstance(x, Value)]
     stored = [x for n, x in zip(operation.inputs, numbers_, strict=True) if n in variant.constants] + params
+    if variant.forward_only:  # the inputs as a tuple (see Operation); such operations keep no numbers
+        return _result(data, variant, tuple(parents), None)
     a = parents[0]
     b = (
         parents[1]

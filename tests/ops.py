@@ -134,6 +134,8 @@ OPS: list[Op] = [
         lambda a, b, c: torch.logsumexp(torch.stack([a, b, c]), 0),
         ((0.5, -1.0, 2.0), (1000.0, 1000.0, -1000.0), (0.0, 0.0, 0.0), (-3.0, 40.0, 7.0)),
     ),
+    # x · detach(x): forward x², but only the first factor carries the gradient (x, not 2x).
+    Op("detach", 1, lambda a: a * a.detach(), lambda a: a * a.detach(), ((1.5,), (-2.0,)), smooth=False),
     Op(
         "binary_cross_entropy",
         1,

@@ -88,3 +88,35 @@ def test_compiled_training_follows_the_interpreter(loss_name, optimizer, lr, see
     compiled = _run(loss_name, optimizer, lr, seed, True, batch_size)
     assert _same(compiled[0], interpreted[0]), (compiled[0], interpreted[0])
     assert _same(compiled[1], interpreted[1])
+
+
+class _HalfGradientSquare(Sequential):
+    """A model with a detach inside: the hidden units squared, ``h * h.detach()``.
+
+    Forward it is ``h²``; backward only the first factor carries the gradient
+    (``h``, not ``2h``). The detached factor must be recomputed at every
+    replay, from the new ``h``; frozen, the replay would compute ``h · h₀``.
+    """
+
+    def forward(self, x):
+        return self[1]([h * h.detach() for h in self[0](x)])
+
+    def forward_batch(self, batch):
+        return [self.forward(x) for x in batch]
+
+
+def test_fit_compiled_with_a_detach_inside_trains_as_the_interpreter():
+    """Issue 20 item 1: a detach is recomputed by each replay (it was frozen at its first number)."""
+    runs = []
+    for compile_ in (False, True):
+        rng = random.Random(3)
+        model = _HalfGradientSquare(Layer(2, 3, "tanh", rng=rng), Layer(3, 1, "linear", rng=rng))
+        X, y = data.make_moons(10, noise=0.2, seed=3, labels="01")
+        history = fit(
+            model, X, y, losses.mse_loss, optim.SGD(model.parameters(), lr=0.5), epochs=5,
+            progress=False, compile=compile_, metrics=(),
+        )
+        runs.append((history["loss"], [p.data for p in model.parameters()]))
+    (loss_i, params_i), (loss_c, params_c) = runs
+    assert loss_c == loss_i
+    assert params_c == params_i

@@ -8,7 +8,10 @@ table of operations (``tests/ops.py``) at ordinary points and at the edges
   or raises the same kind of error;
 * ``explain``'s contributions add up to the interpreter's gradients bit for bit;
 * an infinite or NaN upstream gradient times a zero local derivative is NaN
-  (IEEE arithmetic, as PyTorch), never a silent 0.
+  (IEEE arithmetic), never a silent 0 (PyTorch gives 0 where it selects
+  instead of multiplying: relu, clamp, maximum/minimum, ``x ** 0``);
+* the edges where PyTorch has a convention (NaN bounds, subnormal
+  denominators, -0.0, ``abs(nan)``, ``0 ** nan``) against torch float64.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import pytest
 import torch
 from ops import OPS, Op
 
-from autograd import Value, compile_graph, explain
+from autograd import Value, compile_graph, explain, topological_order
 from autograd.value import _UFUNCS, OPERATIONS
 
 EDGES = (0.0, -0.0, -2.0, 0.5, math.inf, -math.inf, math.nan)
@@ -96,7 +99,7 @@ def test_the_table_covers_every_operation():
     covered = set()
     for op in OPS:
         leaves = [Value(x) for x in op.points[0]]
-        covered.add(op.ours(*leaves).op)
+        covered.update(n.op for n in topological_order(op.ours(*leaves)) if n.op)
     assert covered == set(OPERATIONS)
 
 
@@ -181,3 +184,81 @@ def test_every_mapped_ufunc_is_an_operation_with_gradients():
         assert isinstance(out, Value) and out.parents == (x,), name
         out.backward()
         assert x.grad != 0.0, name
+
+
+# ------------------------------------------------------------ NaN bounds, subnormals, signed zeros (issue 20)
+
+
+def _three_paths(make, point: tuple[float, ...], upstream: float = 1.0):
+    """(value, gradients) from the interpreter, a compiled replay and ``explain``, at ``point``."""
+    results = []
+    for path in ("interpreter", "compiled", "explain"):
+        leaves = [Value(x) for x in point]
+        out = make(*leaves)
+        y = out * upstream
+        if path == "interpreter":
+            y.backward()
+        elif path == "compiled":
+            compile_graph(y)()
+        else:
+            explain(y, show=False)
+        results.append((path, out.data, [v.grad for v in leaves]))
+    return results
+
+
+def _torch(make, point: tuple[float, ...], upstream: float = 1.0):
+    leaves = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in point]
+    out = make(*leaves)
+    (out * upstream).backward()
+    return out.item(), [t.grad.item() for t in leaves]
+
+
+@pytest.mark.parametrize(
+    "low, high, x",
+    [(math.nan, 1.0, 0.5), (0.0, math.nan, 5.0), (math.nan, math.nan, 0.5), (math.nan, None, 2.0)],
+)
+def test_a_nan_bound_of_clamp_makes_value_and_gradient_nan(low, high, x):
+    """Issue 20 item 3: the NaN is not hidden. PyTorch's value is NaN too (its gradient is 0: ours is
+    NaN, which says that the output does not depend on ``x`` in any defined way)."""
+    theirs, _ = _torch(lambda t: torch.clamp(t, low, high), (x,))
+    assert math.isnan(theirs)
+    for path, value, (grad,) in _three_paths(lambda v: v.clamp(low, high), (x,)):
+        assert math.isnan(value) and math.isnan(grad), (path, value, grad)
+
+
+def test_the_log_of_a_subnormal_number_has_a_finite_gradient_where_the_product_is_finite():
+    """Issue 20 item 14: ``g / a``, not ``g · (1/a)`` (1/1e-310 overflows; 1e-10/1e-310 does not)."""
+    make = lambda v: v.log() * 1e-10  # noqa: E731
+    _, (theirs,) = _torch(lambda t: t.log() * 1e-10, (1e-310,))
+    for path, _, (grad,) in _three_paths(make, (1e-310,)):
+        assert math.isfinite(grad) and grad == pytest.approx(theirs, rel=1e-15), (path, grad, theirs)
+
+
+@pytest.mark.parametrize(
+    "name, ours, theirs, x, upstream",
+    [
+        ("sqrt at -0.0", lambda v: v.sqrt(), torch.sqrt, -0.0, 1.0),
+        ("sqrt at -0.0, negative upstream", lambda v: v.sqrt(), torch.sqrt, -0.0, -2.0),
+        ("sqrt at +0.0", lambda v: v.sqrt(), torch.sqrt, 0.0, 1.0),
+        ("abs at nan", abs, torch.abs, math.nan, 1.0),
+        ("abs at -0.0", abs, torch.abs, -0.0, 1.0),
+    ],
+)
+def test_edge_gradients_match_pytorch_bit_for_bit(name, ours, theirs, x, upstream):
+    """Signed zeros, infinities and NaN as torch (float64) gives them, on all three paths."""
+    _, (expected,) = _torch(theirs, (x,), upstream)
+    for path, _, (grad,) in _three_paths(ours, (x,), upstream):
+        assert same(grad, expected) or (grad == pytest.approx(expected, rel=1e-15) and grad != 0.0), (
+            name,
+            path,
+            grad,
+            expected,
+        )
+
+
+@pytest.mark.parametrize("base, exponent", [(0.0, math.nan), (0.0, 2.0), (0.0, 0.0), (2.0, math.nan)])
+def test_the_exponents_gradient_at_base_zero_is_nan_for_a_nan_exponent(base, exponent):
+    """``0.0 ** nan``: d/d(exponent) is NaN (PyTorch), not the 0 of ``0 ** b`` for b ≥ 0."""
+    _, expected = _torch(lambda a, b: a**b, (base, exponent))
+    for path, _, grads in _three_paths(lambda a, b: a**b, (base, exponent)):
+        assert all(same(g, e) for g, e in zip(grads, expected, strict=True)), (path, grads, expected)

@@ -109,3 +109,83 @@ def test_a_graph_deeper_than_the_recursion_limit_can_be_pickled_and_copied(how):
     x2, y2 = COPIES[how]((x, y))
     y2.backward()
     assert x2.grad == 1.0 and y2.data == 1.0
+
+
+# ---------------------------------------------------------------- from several threads; old protocols
+
+
+def _chain(n: int, start: Value | None = None) -> Value:
+    y = Value(0.5, label="x") if start is None else start
+    for i in range(n):
+        y = y * 1.0 + 0.001 * (i % 3)
+    return y
+
+
+def _dump_in_threads(roots: list[Value]) -> list[bytes]:
+    """Each root pickled in its own thread, all at once, switching threads as often as Python can."""
+    import sys
+    import threading
+
+    results: list[bytes | BaseException] = [b""] * len(roots)
+    start = threading.Barrier(len(roots))
+
+    def dump(k: int) -> None:
+        start.wait()
+        try:
+            results[k] = pickle.dumps(roots[k])
+        except BaseException as error:  # noqa: BLE001 -- reported by the test below
+            results[k] = error
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=dump, args=(k,)) for k in range(len(roots))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    for r in results:
+        if isinstance(r, BaseException):
+            raise r
+    return results
+
+
+@pytest.mark.parametrize("nodes", [8_000, 40_000])
+def test_two_threads_pickling_two_chains_write_what_one_thread_writes(nodes):
+    """Issue 20 item 7: each pickling has its own state.
+
+    With one set shared by all threads, one thread's pickling emptied the
+    other's, whose ancestors then each listed *their* ancestors again: output
+    (and time) quadratic in the depth. The bytes must be those of a lone pickling.
+    """
+    roots = [_chain(nodes // 2), _chain(nodes // 2)]
+    alone = [pickle.dumps(r) for r in roots]
+    together = _dump_in_threads(roots)
+    assert [len(b) for b in together] == [len(b) for b in alone]
+    assert together == alone
+    assert pickle.loads(together[0]).data == roots[0].data
+
+
+def test_two_threads_pickling_graphs_that_share_a_deep_trunk():
+    trunk = _chain(20_000)
+    roots = [trunk * 2.0, trunk.tanh()]
+    alone = [pickle.dumps(r) for r in roots]
+    assert _dump_in_threads(roots) == alone
+    copy_ = pickle.loads(alone[1])
+    copy_.backward()
+    assert copy_.data == roots[1].data
+
+
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_every_pickle_protocol_round_trips_a_graph(protocol):
+    x, w = Value(0.5, label="x"), Value(-2.0, label="w")
+    y = (x * w).tanh() + x.clamp(0.0, 1.0)
+    y.grad = 3.0
+    x2, y2 = pickle.loads(pickle.dumps((x, y), protocol=protocol))
+    assert (y2.data, y2.grad, y2.op, x2.label) == (y.data, 3.0, "+", "x")
+    assert y2.parents[1].constants == (0.0, 1.0) and y2.parents[1].parents == (x2,)
+    y.backward()
+    y2.backward()
+    assert x2.grad == x.grad

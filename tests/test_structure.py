@@ -1,8 +1,8 @@
 """The shape of the code: imports inside ``autograd`` flow one way, and only at the top.
 
     value (the node and its operations; operation: how one definition becomes code)
-      ◄── graph (topological order, backward, no_grad)
-            ◄── check · compile · explain
+      ◄── graph (topological order, backward) · no_grad
+            ◄── pickling · check · compile · explain
                   ◄── viz · walkthrough          names, files: leaves several of them use
 """
 
@@ -22,7 +22,9 @@ ALLOWED = {
     "files": set(),
     "value": {"operation"},
     "graph": {"value"},
-    "check": {"graph", "value"},
+    "no_grad": {"value"},
+    "pickling": {"graph", "value"},
+    "check": {"graph", "no_grad", "value"},
     "compile": {"graph", "operation", "value"},
     "explain": {"graph", "names", "operation", "value"},
     "viz": {"files", "graph", "names", "value"},

@@ -1,0 +1,72 @@
+"""Pickling (and ``copy.deepcopy``) of a graph of any depth, from any thread, with any protocol.
+
+A node is pickled as its slots, so by default pickling a node pickles its
+parents inside it, and theirs inside those: a chain of a few thousand
+operations would exceed Python's recursion limit. Instead, a node first hands
+the pickler all its ancestors, in topological order (parents before
+children); each of those is then pickled plainly and finds its parents
+already written (in the pickler's memo), so nothing nests. The memo also
+keeps identity: a node reached twice is stored once.
+
+While the ancestors are written, each must be pickled plainly (not list its
+own ancestors again, which would make the output quadratic in the depth). That
+is state of *this* pickling: the ids of the ancestors being written. It lives
+per thread, so two threads pickling at once (overlapping graphs included)
+never see each other's.
+
+Every pickle protocol (0 to 5) writes the same thing: a call that makes an
+empty ``Value``, then its slots as the state (``(None, {slot: value})``,
+which every unpickler and ``copy`` know how to apply).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from .graph import topological_order
+from .value import Value
+
+__all__: list[str] = []
+
+_SLOTS = Value.__slots__
+
+
+def _reduce_ex(self: Value, protocol: int) -> tuple:
+    """How the pickler writes ``self``: an empty node, then its slots (after its ancestors, if any)."""
+    state = (None, {name: getattr(self, name) for name in _SLOTS})
+    pending = _pickling.__dict__.get("ancestors")
+    if self._operation is None or (pending is not None and id(self) in pending):
+        return (_empty_node, (), state)  # a leaf, or an ancestor listed (and so preceded) by its parents
+    ancestors = topological_order(self)[:-1]
+    _pickling.ancestors = set(map(id, ancestors))
+    # The pickler writes the arguments first, in order: the ancestors, then the
+    # marker whose own pickling ends their plain mode again; then this node's slots.
+    return (_node_after, (ancestors, _AncestorsDone()), state)
+
+
+class _Pickling(threading.local):
+    """This thread's pickling in progress: ``ancestors``, the ids of the nodes written plainly."""
+
+
+_pickling = _Pickling()
+
+
+def _empty_node() -> Value:
+    """Unpickling: an empty node (the unpickler then fills its slots)."""
+    return object.__new__(Value)
+
+
+def _node_after(ancestors: list[Value], done: _AncestorsDone) -> Value:
+    """Unpickling: an empty node, made after its ancestors (the unpickler then fills its slots)."""
+    return object.__new__(Value)
+
+
+class _AncestorsDone:
+    """Pickled right after a node's ancestors: pickling it ends their plain mode."""
+
+    def __reduce__(self) -> tuple:
+        _pickling.__dict__.pop("ancestors", None)
+        return (_AncestorsDone, ())
+
+
+Value.__reduce_ex__ = _reduce_ex
