@@ -7,6 +7,7 @@ the lessons *and* the solutions, where every check is strict. These tests look a
 from __future__ import annotations
 
 import importlib.util
+import math
 import re
 from pathlib import Path
 
@@ -75,7 +76,7 @@ def test_no_cell_is_skipped(path):
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
 def test_solutions_are_in_sync_with_the_lesson(path):
     """The committed solutions notebook is exactly what build_solutions makes from the lesson (sources)."""
-    expected = build_solutions.solution_notebook(read(path))
+    expected = build_solutions.solution_notebook(read(path), build_solutions.answers_for(path))
     committed = read(build_solutions.solution_path(path))
     in_sync = build_solutions.cell_sources(committed) == build_solutions.cell_sources(expected)
     assert in_sync, "run `make notebooks`"
@@ -84,7 +85,10 @@ def test_solutions_are_in_sync_with_the_lesson(path):
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
 def test_every_lesson_has_three_or_four_self_checked_exercises(path):
+    """(Lessons not yet moved to ``course.EXERCISES``; tests/test_course.py checks the others.)"""
     cells = read(path).cells
+    if any(build_solutions.exercise_id(c) for c in cells):
+        pytest.skip("converted to course.EXERCISES: see tests/test_course.py")
     exercises = [i for i, c in enumerate(cells) if build_solutions.is_exercise(c)]
     assert 3 <= len(exercises) <= 4, f"{len(exercises)} exercises"
     for n, i in enumerate(exercises, start=1):
@@ -107,6 +111,8 @@ def test_every_lesson_has_three_or_four_self_checked_exercises(path):
 def test_lesson_answers_are_open_and_solutions_pass(path):
     """Executed, the lesson reports every exercise "not answered yet"; its solutions report ✓ for each."""
     lesson, solved = read(path), read(build_solutions.solution_path(path))
+    if any(build_solutions.exercise_id(c) for c in lesson.cells):
+        pytest.skip("converted to course.EXERCISES: see tests/test_course.py")
 
     def check_outputs(notebook):
         texts = []
@@ -192,3 +198,28 @@ def test_the_strict_cell_makes_course_strict(tmp_path, monkeypatch):
             course.check("Exercise 1", 3, lambda a: a == 4, hint="hint here")
     finally:
         course.STRICT = False
+
+
+def lesson_00_namespace(notebook) -> dict:
+    """Lesson 00's engine as the notebook defines it: its code cells up to ``build_topo``, run."""
+    namespace: dict = {"math": math}
+    for cell in code_cells(notebook):
+        if "import torch" in cell.source:
+            continue  # the imports: the engine needs only math
+        exec(cell.source.replace("%matplotlib inline", ""), namespace)
+        if "def build_topo" in cell.source:
+            return namespace
+    raise AssertionError("lesson 00 defines no build_topo")
+
+
+def test_lesson_00_prints_the_same_topological_order_on_every_run():
+    """The order depends only on the graph, not on where the nodes sit in memory (no set iteration):
+    the lecture's neuron, built 40 times at different addresses, is always ordered the same way."""
+    namespace = lesson_00_namespace(read(NOTEBOOKS / "00_engine_from_scratch.ipynb"))
+    keep = []  # keep every graph alive, so that each new one lands at new addresses
+    orders = set()
+    for _ in range(40):
+        nodes = namespace["neuron"](namespace["Value"])
+        keep.append(nodes)
+        orders.add(tuple(node.label for node in namespace["build_topo"](nodes["o"])))
+    assert len(orders) == 1, orders
