@@ -9,6 +9,11 @@ from course import call, exercise, expect, expect_close, fresh_random, number
 from autograd import Value
 from nn import Layer, optim
 
+try:  # PyTorch is a second opinion where it is installed (the test extras install it)
+    import torch
+except ImportError:  # pragma: no cover - the course runs without it
+    torch = None
+
 
 def _chain_gradient_by_engine(x: float, weights: list[float]) -> float:
     """∂h_L/∂x for h_ℓ = σ(w_ℓ h_{ℓ-1}), h_0 = x, by the engine's backward()."""
@@ -18,6 +23,15 @@ def _chain_gradient_by_engine(x: float, weights: list[float]) -> float:
         h = (w * h).sigmoid()
     h.backward()
     return x_node.grad
+
+
+def _chain_gradient_by_torch(x: float, weights: list[float]) -> float:
+    x_node = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    h = x_node
+    for w in weights:
+        h = torch.sigmoid(w * h)
+    h.backward()
+    return float(x_node.grad)
 
 
 def _forward_only(x, weights):
@@ -45,8 +59,11 @@ def _(answer):
         weights = [rng.uniform(-3, 3) for _ in range(depth)]
         x = rng.uniform(-2, 2)
         ours = number(call(answer, x, list(weights), what="chain_gradient"), "chain_gradient's result")
-        expect_close(ours, _chain_gradient_by_engine(x, weights),
-                     f"∂h_L/∂x for {depth} layer(s) at x = {x:.3f}", rel=1e-9, abs_=1e-15)
+        references = [_chain_gradient_by_engine(x, weights)]
+        if torch is not None:
+            references.append(_chain_gradient_by_torch(x, weights))
+        for reference in references:  # the engine's backward(), and PyTorch's
+            expect_close(ours, reference, f"∂h_L/∂x for {depth} layer(s) at x = {x:.3f}", rel=1e-9, abs_=1e-15)
     return True
 
 
