@@ -7,8 +7,8 @@ answer_1 = [0.25, 0.25, 0.5]  # e^0, e^0, e^log 2 = 1, 1, 2, divided by their su
 def cross_entropy_backward(logits, target):
     m = max(logits)  # shift: every exponent <= 0, nothing overflows
     exps = [math.exp(z - m) for z in logits]
-    total = sum(exps)
-    return [e / total - (1.0 if i == target else 0.0) for i, e in enumerate(exps)]  # p - one-hot
+    normaliser = sum(exps)
+    return [e / normaliser - (1.0 if i == target else 0.0) for i, e in enumerate(exps)]  # p - one-hot
 
 
 answer_2 = cross_entropy_backward
