@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from course import Wrong, call, exercise, expect_close, fresh_random, number, numbers
+from course import call, exercise, expect_close, fresh_random, items, number, numbers
 
 from autograd import Value
 from nn import BatchNorm1d
@@ -84,10 +84,9 @@ def _(answer):
         upstream = [rng.uniform(-2, 2) for _ in range(n)]
         gamma, beta, eps = rng.uniform(0.2, 3), rng.uniform(-1, 1), 10 ** rng.uniform(-5, -1)
         out = call(answer, list(x), gamma, list(upstream), eps, what="batchnorm_backward")
-        if not isinstance(out, (tuple, list)) or len(out) != 3:
-            raise Wrong("batchnorm_backward should return three things: (dx, dgamma, dbeta).")
-        dx = numbers(out[0], n, f"dx for a batch of {n}")
-        dgamma, dbeta = number(out[1], "dgamma"), number(out[2], "dbeta")
+        out_dx, out_dgamma, out_dbeta = items(out, 3, "What batchnorm_backward returned (dx, dgamma, dbeta)")
+        dx = numbers(out_dx, n, f"dx for a batch of {n}")
+        dgamma, dbeta = number(out_dgamma, "dgamma"), number(out_dbeta, "dbeta")
         references = [_engine_backward(x, gamma, beta, upstream, eps)]
         if torch is not None:
             references.append(_torch_backward(x, gamma, beta, upstream, eps))

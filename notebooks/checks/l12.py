@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import math
 
-from course import Wrong, call, exercise, expect, expect_close, fresh_random, number, numbers
+import numpy as np
+from course import (
+    Wrong,
+    array,
+    call,
+    exercise,
+    expect,
+    expect_arrays_close,
+    expect_close,
+    fresh_random,
+    items,
+    number,
+    numbers,
+)
 
 from autograd import Value
 from nn import RNN
@@ -13,27 +26,6 @@ try:  # PyTorch is a second opinion where it is installed (the test extras insta
     import torch
 except ImportError:  # pragma: no cover - the course runs without it
     torch = None
-
-
-def _matrix(answer, rows: int, cols: int, what: str) -> list[list[float]]:
-    """``answer`` as ``rows`` lists of ``cols`` finite floats (nested lists or a 2-D array), or :class:`Wrong`."""
-    shape = getattr(answer, "shape", None)
-    if shape is not None and tuple(shape) != (rows, cols):
-        raise Wrong(f"{what} has shape {tuple(shape)}; ({rows}, {cols}) is expected.")
-    return [numbers(row, cols, f"Row {j} of {what.lower()}") for j, row in enumerate(_rows(answer, rows, what))]
-
-
-def _rows(answer, rows: int, what: str) -> list:
-    """``answer`` as a list of ``rows`` items, or :class:`Wrong`."""
-    if answer is None or isinstance(answer, (str, bytes, dict, set)) or callable(answer):
-        raise Wrong(f"{what} is {type(answer).__name__}; a matrix (a list of rows) is expected.")
-    try:
-        items = list(answer)[: rows + 1]
-    except Exception:
-        raise Wrong(f"{what} ({type(answer).__name__}) is not a list of rows.") from None
-    if len(items) != rows:
-        raise Wrong(f"{what} has {len(items)} rows; {rows} are expected.")
-    return items
 
 
 def _engine_step(x, h_prev, w_ih, w_hh, b, dh):
@@ -96,20 +88,17 @@ def _(answer):
         dh = [rng.uniform(-2, 2) for _ in range(n_h)]
         out = call(answer, list(x), list(h_prev), [list(r) for r in w_ih], [list(r) for r in w_hh], list(b),
                    list(dh), what="bptt_step")
-        if isinstance(out, (str, bytes, dict)) or not hasattr(out, "__len__") or len(out) != 4:
-            raise Wrong("bptt_step should return four things: (dh_prev, dW_ih, dW_hh, db).")
-        ours = (numbers(out[0], n_h, "dh_prev"), _matrix(out[1], n_h, n_in, "dW_ih"),
-                _matrix(out[2], n_h, n_h, "dW_hh"), numbers(out[3], n_h, "db"))
+        parts = items(out, 4, "What bptt_step returned (dh_prev, dW_ih, dW_hh, db)")
+        shapes = ((n_h,), (n_h, n_in), (n_h, n_h), (n_h,))
+        names = ("dh_prev", "dW_ih", "dW_hh", "db")
+        ours = [array(part, shape, name) for part, shape, name in zip(parts, shapes, names)]
         references = [_engine_step(x, h_prev, w_ih, w_hh, b, dh)]
         if torch is not None:
             references.append(_torch_step(x, h_prev, w_ih, w_hh, b, dh))
         where = f"({n_in} input(s), {n_h} hidden units)"
         for reference in references:  # the engine's backward() through RNN.cell, and PyTorch's
-            for name, mine, theirs in zip(("dh_prev", "dW_ih", "dW_hh", "db"), ours, reference):
-                flat_mine = [v for row in mine for v in (row if isinstance(row, list) else [row])]
-                flat_theirs = [v for row in theirs for v in (row if isinstance(row, list) else [row])]
-                for i, (m, t) in enumerate(zip(flat_mine, flat_theirs)):
-                    expect_close(m, t, f"{name} (entry {i}) {where}", rel=1e-9, abs_=1e-12)
+            for name, mine, theirs in zip(names, ours, reference):
+                expect_arrays_close(mine, np.array(theirs), f"{name} {where}", rel=1e-9, abs_=1e-12)
     return True
 
 
