@@ -94,7 +94,7 @@ def _(answer):
     sigma = number(answer)
     expect(sigma > 0, "A standard deviation is positive.")
     rng = fresh_random()
-    layer = Layer(16, 64, init="he", rng=rng)  # 1024 weights with fan-in 16, as nn makes them
+    layer = Layer(16, 1024, init="he", rng=rng)  # 16384 weights with fan-in 16, as nn makes them
     weights = [w.data for neuron in layer.neurons for w in neuron.w]
     measured = math.sqrt(sum(w * w for w in weights) / len(weights))
     expect(abs(measured - sigma) < 0.05 * sigma,

@@ -135,5 +135,6 @@ def _(answer):
     J, r = _random_linear_problem(rng, 6, 3)
     step = _engine_lm_step(J, r, 1e4)
     minus_gradient = [-sum(J[i][k] * r[i] for i in range(6)) for k in range(3)]
-    measured = sum(d / g for d, g in zip(step, minus_gradient)) / 3
+    # the step's length along -∇L, per unit of -∇L (a projection: no division by a small component)
+    measured = sum(d * g for d, g in zip(step, minus_gradient)) / sum(g * g for g in minus_gradient)
     return expect_close(rate, measured, "The learning rate", rel=0.01)
