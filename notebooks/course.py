@@ -44,7 +44,6 @@ True
 False
 >>> check("99.1", ...)
 99.1: not answered yet (replace the ... with your answer, then run this cell again)
-False
 >>> del EXERCISES["99.1"]
 """
 
@@ -149,15 +148,17 @@ def exercise(exercise_id: str, *, hint: str, wrong: Sequence[Any] = ()) -> Calla
     return register
 
 
-def _fail(message: str) -> bool:
+def _fail(message: str) -> None:
     if STRICT:
         raise AssertionError(message)
     print(message)
-    return False
 
 
-def check(exercise_id: str, answer: Any, test: Callable[[Any], object] | None = None, hint: str = "") -> bool:
-    """Check ``answer`` to exercise ``exercise_id``: print ✓, "not answered yet" or a hint; return whether it passed.
+def check(exercise_id: str, answer: Any, test: Callable[[Any], object] | None = None, hint: str = "") -> None:
+    """Check ``answer`` to exercise ``exercise_id``: print ✓, "not answered yet" or what is wrong and a hint.
+
+    It returns nothing, so that a check cell shows only its message (the verdict itself is
+    ``EXERCISES[exercise_id](answer)``).
 
     ``answer`` left as ``...`` is "not answered yet". With :data:`STRICT` (the solutions),
     anything but a pass raises ``AssertionError``.
@@ -166,15 +167,15 @@ def check(exercise_id: str, answer: Any, test: Callable[[Any], object] | None = 
     ``hint`` here; ``test`` then returns a truth value or raises with a message.)
     """
     if answer is Ellipsis:
-        return _fail(
-            f"{exercise_id}: not answered yet (replace the ... with your answer, then run this cell again)"
-        )
+        _fail(f"{exercise_id}: not answered yet (replace the ... with your answer, then run this cell again)")
+        return
     if test is not None:
         checker = Checker(exercise_id, lambda a: bool(test(a)) or None, hint)
     elif exercise_id in EXERCISES:
         checker = EXERCISES[exercise_id]
     else:
-        return _fail(f"{exercise_id}: there is no such exercise (is the id spelt as in the lesson?)")
+        _fail(f"{exercise_id}: there is no such exercise (is the id spelt as in the lesson?)")
+        return
     if STRICT:
         with contextlib.redirect_stdout(io.StringIO()):  # the message is raised instead
             passed = checker(answer)
@@ -184,7 +185,6 @@ def check(exercise_id: str, answer: Any, test: Callable[[Any], object] | None = 
         passed = checker(answer)
     if passed:
         print(checker.message)
-    return passed
 
 
 # ---------------------------------------------------------------- helpers for checkers
