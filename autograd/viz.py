@@ -62,7 +62,7 @@ import re
 import secrets
 import shutil
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from math import log10
 from pathlib import Path
@@ -93,6 +93,7 @@ __all__ = [
     "layout",
     "model_parameters",
     "module_chain",
+    "name_in_module",
     "node_id",
     "notebook_html",
     "notebook_svg",
@@ -328,6 +329,15 @@ def picture_names(order: list[Value], model: Any = None, level: str = "auto") ->
     return dict(grouping_of(order, model, level).names)
 
 
+def name_in_module(name: str, module: str) -> str:
+    """A node's name as a box of ``module`` shows it: without the module's prefix.
+
+    >>> name_in_module("layers.0.neurons.1.sum", "layers.0")
+    'neurons.1.sum'
+    """
+    return _shown_name(name, _as_module(module) if module else None)
+
+
 def _shown_name(name: str, owner: tuple[str, ...] | None) -> str:
     """A node's name inside its module's box: without the module's prefix (``sum``, ``w.0``)."""
     prefix = ".".join(owner) + "." if owner else ""
@@ -508,7 +518,9 @@ class Picture:
     node's data and grad; ``edge_keys[(i, k)]`` names the edge along which the
     ``i``-th node's ``k``-th parent is read (``"n0->op3#1"``: the second edge
     from ``n0`` to ``op3``), and ``edge_keys[(i, -1)]`` the edge from its
-    operation to it; an edge inside a module's box has no key.
+    operation to it; an edge inside a module's box has no key. ``box_modules``
+    maps the Graphviz name of each module drawn as one box (``"m0"``) to the
+    module's dotted name (``"layers.0"``).
 
     In a notebook it shows itself in a scrollable, zoomable view at its
     natural size (:func:`view_html`), so its text is as large as Graphviz drew it.
@@ -520,6 +532,14 @@ class Picture:
     shown_in: list[str]
     own: list[bool]
     edge_keys: dict[tuple[int, int], str]
+    box_modules: dict[str, str] = field(default_factory=dict)
+
+    def inner_name(self, i: int) -> str:
+        """The ``i``-th node's name as its box shows it: without the prefix of the module it is drawn in.
+
+        ``layers.0.neurons.1.sum`` is ``neurons.1.sum`` inside the box of ``layers.0``.
+        """
+        return name_in_module(self.grouping.names[self.order[i]], self.box_modules.get(self.shown_in[i], ""))
 
     def __getattr__(self, name: str) -> Any:
         if name == "graph":  # not set yet (while unpickling): no recursion
@@ -627,11 +647,16 @@ def layout(
     expand: Iterable[str] = (),
     refusal: str = "",
     ranksep: float = 0.35,
+    box_field: Callable[[str, list[int]], str] | None = None,
 ) -> Picture:
     """:func:`draw_graph` for a graph already sorted (``order``) and grouped: the drawing itself.
 
     A picture over ``max_nodes`` boxes raises ``ValueError`` (``refusal`` is added to its message).
     ``ranksep`` is the room between ranks, in inches (a page that writes on the edges wants more).
+    ``box_field``, for a page that writes in a module's box as it steps (the walkthrough), adds
+    one more field at the end of every module drawn as one box: called with the module's dotted
+    name and the places (in ``order``) of the nodes inside, it returns the field's text, the
+    widest the page will write there, so that Graphviz draws the box wide enough for it.
     """
     index = {node: i for i, node in enumerate(order)}
     modules = {node: _as_module(m) for node, m in grouping.modules.items()}
@@ -738,6 +763,9 @@ def layout(
             fill(attrs, out[0].grad)
         else:
             fields.append(f"{len(out)} outputs")
+        if box_field is not None:
+            inside_box = [i for i, node in enumerate(order) if box_of.get(node) == box]
+            fields.append(_escape_record(box_field(".".join(box), inside_box)))
         attrs["label"] = record(fields)
         (inside.setdefault(around, []) if around is not None else top).append((name, attrs))
 
@@ -797,7 +825,8 @@ def layout(
         fontsize="10",
         fontname="Helvetica",
     )
-    return Picture(graph, order, grouping, shown_in, own, edge_keys)
+    box_modules = {name: ".".join(box) for box, name in box_names.items()}
+    return Picture(graph, order, grouping, shown_in, own, edge_keys, box_modules)
 
 
 def _draw_clusters(
