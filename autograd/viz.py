@@ -654,7 +654,7 @@ def layout(
     A picture over ``max_nodes`` boxes raises ``ValueError`` (``refusal`` is added to its message).
     ``ranksep`` is the room between ranks, in inches (a page that writes on the edges wants more).
     ``box_field``, for a page that writes in a module's box as it steps (the walkthrough), adds
-    one more field at the end of every module drawn as one box: called with the module's dotted
+    a row below the fields of every module drawn as one box, its last text: called with the module's dotted
     name and the places (in ``order``) of the nodes inside, it returns the field's text, the
     widest the page will write there, so that Graphviz draws the box wide enough for it.
     """
@@ -763,10 +763,12 @@ def layout(
             fill(attrs, out[0].grad)
         else:
             fields.append(f"{len(out)} outputs")
-        if box_field is not None:
-            inside_box = [i for i, node in enumerate(order) if box_of.get(node) == box]
-            fields.append(_escape_record(box_field(".".join(box), inside_box)))
         attrs["label"] = record(fields)
+        if box_field is not None:  # a second row, below the fields: [name | count | numbers] over [line]
+            inside_box = [i for i, node in enumerate(order) if box_of.get(node) == box]
+            line = _escape_record(box_field(".".join(box), inside_box))
+            row = attrs["label"]
+            attrs["label"] = f"{row} | {line}" if horizontal else f"{{{{{row}}} | {line}}}"
         (inside.setdefault(around, []) if around is not None else top).append((name, attrs))
 
     for name, attrs in top:

@@ -159,13 +159,17 @@
       return;
     }
     if (!written[key]) {
-      written[key] = edges[key].map((edge) => {
+      written[key] = edges[key].map((edge, n) => {  // (edges[key][n] is in pictures[n])
         const path = edge.querySelector("path");
-        const middle = path.getPointAtLength(path.getTotalLength() * 0.45);  // nearer the input
         const t = document.createElementNS(SVG, "text");
-        // beside the edge's middle, not on it: the arrow stays visible
-        t.setAttribute("x", middle.x + 6);
-        t.setAttribute("y", middle.y - 3);
+        // beside the edge, not on it, so that the arrow stays visible: above the middle of an edge
+        // across the picture (left to right: an edge is short, and a text beside its end would run
+        // into the next box), to the right of one going down, nearer the input
+        const sideways = data.rankdirs[n] === "LR" || data.rankdirs[n] === "RL";
+        const middle = path.getPointAtLength(path.getTotalLength() * (sideways ? 0.5 : 0.45));
+        t.setAttribute("x", sideways ? middle.x : middle.x + 6);
+        t.setAttribute("y", middle.y - (sideways ? 5 : 3));
+        if (sideways) t.setAttribute("text-anchor", "middle");
         t.setAttribute("class", "wt-contribution");
         edge.appendChild(t);
         return t;

@@ -358,45 +358,48 @@ def walkthrough(
     grouping = grouping_of(order, model, level)
     names = dict(grouping.names)
     saved = [node.grad for node in order]
-    try:
-        for node in order:  # the page shows a backward pass from zero, as after zero_grad()
-            node.grad = 0.0
-        explanation = explain(root, show=False, names=names)
-        widest = _widest_box_line(order, names, explanation)
+    # Graphviz lays the picture out in a process of its own (two: one per layout, on two cores)
+    # while Python writes the steps.
+    with ThreadPoolExecutor(2) as pool:
+        try:
+            for node in order:  # the page shows a backward pass from zero, as after zero_grad()
+                node.grad = 0.0
+            explanation = explain(root, show=False, names=names)
+            widest = _widest_box_line(order, names, explanation)
 
-        def draw(direction: str) -> Picture:
-            # Drawn with the last step's numbers, so every box is wide enough for them.
-            return layout(
-                order,
-                grouping,
-                rankdir=direction,
-                size=size,
-                max_nodes=max_nodes,
-                expand=expand,
-                refusal=f". The walkthrough would have {total} steps.",
-                ranksep=0.8,  # room to write the contributions on the edges
-                box_field=widest,
-            )
+            def draw(direction: str) -> Picture:
+                # Drawn with the last step's numbers, so every box is wide enough for them.
+                return layout(
+                    order,
+                    grouping,
+                    rankdir=direction,
+                    size=size,
+                    max_nodes=max_nodes,
+                    expand=expand,
+                    refusal=f". The walkthrough would have {total} steps.",
+                    ranksep=0.8,  # room to write the contributions on the edges
+                    box_field=widest,
+                )
 
-        picture = draw(rankdir)
-        # On a narrow screen the page shows the graph top to bottom: a second layout, unless this one is.
-        narrow = None if picture.graph.graph_attr["rankdir"] in ("TB", "BT") else draw("TB")
-        drawn = [picture] if narrow is None else [picture, narrow]
-        with ThreadPoolExecutor(len(drawn)) as pool:  # two dot processes at once, on two cores
-            svgs = [svg.decode("utf-8") for svg in pool.map(lambda p: render(p, "svg"), drawn)]
-    finally:
-        for node, grad in zip(order, saved, strict=True):
-            node.grad = grad
-    parameters = grouping.parameters
-    hows = [_how(node, names, parameters) for node in order]
-    steps = [_start_step(names[root])]
-    steps += _forward_steps(order, picture, names, hows, explanation.digits)
-    steps += _backward_steps(explanation, {node: i for i, node in enumerate(order)}, names, picture)
-    # Without the script the page shows its last step: each box's line as the last step wrote it.
-    final = {box: line for step in steps for box, line in step.box_lines}
-    svgs = [_write_in_boxes(svg, final) for svg in svgs]
+            picture = draw(rankdir)
+            svgs = [pool.submit(render, picture, "svg")]
+            # On a narrow screen the page shows the graph top to bottom: a second layout, unless this one is.
+            narrow = None if picture.graph.graph_attr["rankdir"] in ("TB", "BT") else draw("TB")
+            if narrow is not None:
+                svgs.append(pool.submit(render, narrow, "svg"))
+        finally:
+            for node, grad in zip(order, saved, strict=True):
+                node.grad = grad
+        parameters = grouping.parameters
+        hows = [_how(node, names, parameters) for node in order]
+        steps = [_start_step(names[root])]
+        steps += _forward_steps(order, picture, names, hows, explanation.digits)
+        steps += _backward_steps(explanation, {node: i for i, node in enumerate(order)}, names, picture)
+        # Without the script the page shows its last step: each box's line as the last step wrote it.
+        final = {box: line for step in steps for box, line in step.box_lines}
+        texts = [_write_in_boxes(svg.result().decode("utf-8"), final) for svg in svgs]
     page = Walkthrough(
-        root, order, names, explanation, steps, svgs[0], parameters, picture, narrow, "".join(svgs[1:])
+        root, order, names, explanation, steps, texts[0], parameters, picture, narrow, "".join(texts[1:])
     )
     page._how = hows
     return page
