@@ -168,7 +168,7 @@
         const sideways = data.rankdirs[n] === "LR" || data.rankdirs[n] === "RL";
         const middle = path.getPointAtLength(path.getTotalLength() * (sideways ? 0.5 : 0.45));
         t.setAttribute("x", sideways ? middle.x : middle.x + 6);
-        t.setAttribute("y", middle.y - (sideways ? 5 : 3));
+        t.setAttribute("y", middle.y - (sideways ? 10 : 3));  // (clear of the arrowhead)
         if (sideways) t.setAttribute("text-anchor", "middle");
         t.setAttribute("class", "wt-contribution");
         edge.appendChild(t);

@@ -35,7 +35,12 @@ table (in the picture's order, scrolled to the step's row) use ``explain``'s 6
 digits. A backward step is drawn going backward: a dashed arrow against the
 edges from the node the gradient comes from (orange outline) to the one it
 goes to (blue), the contribution written beside the edge, where it stays as
-later steps add theirs. The topological order and the names are computed once,
+later steps add theirs. The page holds two layouts of the picture, left to
+right and top to bottom (the one a narrow screen, a phone, shows), and draws
+every step in both. In a neuron or layer drawn as one box, each step writes a
+line about its node inside (its value, its gradient, or a contribution along
+an edge inside the box, which has no edge in the picture to be written on).
+The topological order and the names are computed once,
 at the top, and handed to the drawing and to ``explain`` (which still walks
 the graph for its own backward pass).
 
@@ -377,7 +382,8 @@ def walkthrough(
                     max_nodes=max_nodes,
                     expand=expand,
                     refusal=f". The walkthrough would have {total} steps.",
-                    ranksep=0.8,  # room to write the contributions on the edges
+                    # room to write the contributions on the edges: more across, where they run along the edge
+                    ranksep=1.1 if direction in ("LR", "RL") else 0.8,
                     box_field=widest,
                 )
 
