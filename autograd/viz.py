@@ -670,12 +670,12 @@ def layout(
                     box_of[node] = outer
                     break
     box_names: dict[tuple[str, ...], str] = {}
-    members: dict[tuple[str, ...], int] = {}
-    for node in order:
+    members: dict[tuple[str, ...], list[int]] = {}  # the places (in order) of the nodes in each box
+    for i, node in enumerate(order):
         if node in box_of:
             box = box_of[node]
             box_names.setdefault(box, box_id(len(box_names)))
-            members[box] = members.get(box, 0) + 1
+            members.setdefault(box, []).append(i)
     shown_in = [box_names[box_of[node]] if node in box_of else node_id(i) for i, node in enumerate(order)]
     drawn = len(order) - len(box_of) + len(box_names)
     try:
@@ -754,7 +754,7 @@ def layout(
         chain = module_chain(box)
         around = chain[-2] if len(chain) > 1 else None
         title = ".".join(box) or grouping.title or "model"
-        count = members[box] - sum(1 for node in order if box_of.get(node) == box and node.is_leaf)
+        count = sum(1 for i in members[box] if not order[i].is_leaf)
         fields = [_escape_record(_shown_name(title, around)), f"{count} operations"]
         out = outputs[box]
         attrs = {"shape": "record", "penwidth": "2", "tooltip": graphviz.nohtml(_escape_text(title))}
@@ -765,8 +765,7 @@ def layout(
             fields.append(f"{len(out)} outputs")
         attrs["label"] = record(fields)
         if box_field is not None:  # a second row, below the fields: [name | count | numbers] over [line]
-            inside_box = [i for i, node in enumerate(order) if box_of.get(node) == box]
-            line = _escape_record(box_field(".".join(box), inside_box))
+            line = _escape_record(box_field(".".join(box), members[box]))
             row = attrs["label"]
             attrs["label"] = f"{row} | {line}" if horizontal else f"{{{{{row}}} | {line}}}"
         (inside.setdefault(around, []) if around is not None else top).append((name, attrs))

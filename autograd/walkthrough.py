@@ -399,8 +399,10 @@ def walkthrough(
         parameters = grouping.parameters
         hows = [_how(node, names, parameters) for node in order]
         steps = [_start_step(names[root])]
-        steps += _forward_steps(order, picture, names, hows, explanation.digits)
-        steps += _backward_steps(explanation, {node: i for i, node in enumerate(order)}, names, picture)
+        inner = [picture.inner_name(i) for i in range(len(order))]  # each node's name in its box
+        steps += _forward_steps(order, picture, names, hows, explanation.digits, inner)
+        index = {node: i for i, node in enumerate(order)}
+        steps += _backward_steps(explanation, index, names, picture, inner)
         # Without the script the page shows its last step: each box's line as the last step wrote it.
         final = {box: line for step in steps for box, line in step.box_lines}
         texts = [_write_in_boxes(svg.result().decode("utf-8"), final) for svg in svgs]
@@ -506,9 +508,17 @@ def _write_in_boxes(svg: str, lines: dict[str, str]) -> str:
 
 
 def _forward_steps(
-    order: list[Value], picture: Picture, names: dict[Value, str], hows: list[str], digits: int
+    order: list[Value],
+    picture: Picture,
+    names: dict[Value, str],
+    hows: list[str],
+    digits: int,
+    inner: list[str],
 ) -> list[PageStep]:
-    """One step per node, in topological order: the node's value appears (``hows``: see :func:`_how`)."""
+    """One step per node, in topological order: the node's value appears (``hows``: see :func:`_how`).
+
+    ``inner[i]`` is the ``i``-th node's name as its box shows it (:meth:`autograd.viz.Picture.inner_name`).
+    """
     steps = []
     for i, node in enumerate(order):
         name = names[node]
@@ -525,7 +535,7 @@ def _forward_steps(
             line = f"{name} = {value}   — {how}"
             edges = ()
         box = picture.shown_in[i]
-        in_box = ((box, _line_value(picture.inner_name(i), node.data)),) if box in picture.box_modules else ()
+        in_box = ((box, _line_value(inner[i], node.data)),) if box in picture.box_modules else ()
         steps.append(
             PageStep(
                 phase="forward",
@@ -541,9 +551,14 @@ def _forward_steps(
 
 
 def _backward_steps(
-    explanation: Explanation, index: dict[Value, int], names: dict[Value, str], picture: Picture
+    explanation: Explanation,
+    index: dict[Value, int],
+    names: dict[Value, str],
+    picture: Picture,
+    inner: list[str],
 ) -> list[PageStep]:
-    """The seed, then one step per edge: the chain rule with the graph's names and numbers."""
+    """The seed, then one step per edge: the chain rule with the graph's names and numbers (``inner``:
+    see :func:`_forward_steps`)."""
     digits = explanation.digits
     root = explanation.root
     r = names[root]
@@ -568,7 +583,7 @@ def _backward_steps(
             change.update(box_grad=f"grad {format_number(s.grad_after)}", fill=fill, ink=text_color(fill))
         to_box = picture.shown_in[p_index]
         if s.is_seed:
-            seed_line = _line_grad(picture.inner_name(p_index), s.grad_after)
+            seed_line = _line_grad(inner[p_index], s.grad_after)
             steps.append(
                 PageStep(
                     phase="backward",
@@ -606,13 +621,11 @@ def _backward_steps(
         from_box = picture.shown_in[i]
         in_boxes = []
         if from_box in picture.box_modules and from_box != to_box:  # its gradient, complete by now
-            in_boxes.append((from_box, _line_grad(picture.inner_name(i), s.upstream)))
+            in_boxes.append((from_box, _line_grad(inner[i], s.upstream)))
         if to_box in picture.box_modules:
-            inner = picture.inner_name(p_index)
-            in_boxes.append(
-                (to_box, _line_added(inner, s.contribution, s.grad_after) if from_box == to_box
-                 else _line_grad(inner, s.grad_after))
-            )
+            name = inner[p_index]
+            line = _line_added(name, s.contribution, s.grad_after) if from_box == to_box else None
+            in_boxes.append((to_box, line or _line_grad(name, s.grad_after)))
         steps.append(
             PageStep(
                 phase="backward",
