@@ -640,6 +640,13 @@ def test_a_layer_drawn_as_one_box_shows_each_steps_node_and_contribution(browser
     assert current == [format_number(e.contribution, digits)]
     assert min(text_heights(browser, ".wt-picture")) >= READABLE_PX
     screenshot(browser, "walkthrough-layer-level-1280.png")
+    # the output layer's box (one output) keeps its data and grad fields above its line, in both pictures
+    go_to(browser, len(page.steps) - 1)
+    loss.backward()
+    last = next(box for box, module in picture.box_modules.items() if module == "layers.1")
+    (out,) = [page.order[i] for i, box in enumerate(picture.shown_in) if box == last and picture.own[i]]
+    texts = box_texts(browser)[last]  # (the same in both pictures)
+    assert texts[-3:-1] == [f"data {format_number(out.data)}", f"grad {format_number(out.grad)}"]
     at_size(browser, PHONE)
     try:
         browser.get(path.as_uri())
