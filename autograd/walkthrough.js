@@ -164,12 +164,25 @@
         const t = document.createElementNS(SVG, "text");
         // beside the edge, not on it, so that the arrow stays visible: above the middle of an edge
         // across the picture (left to right: an edge is short, and a text beside its end would run
-        // into the next box), to the right of one going down, nearer the input
+        // into the next box), clear of the arrowhead; to the right of one going down, nearer the
+        // input, moved away from the edge square to its direction there (a slanting edge too)
         const sideways = data.rankdirs[n] === "LR" || data.rankdirs[n] === "RL";
-        const middle = path.getPointAtLength(path.getTotalLength() * (sideways ? 0.5 : 0.45));
-        t.setAttribute("x", sideways ? middle.x : middle.x + 6);
-        t.setAttribute("y", middle.y - (sideways ? 10 : 3));  // (clear of the arrowhead)
-        if (sideways) t.setAttribute("text-anchor", "middle");
+        const length = path.getTotalLength();
+        const at = length * (sideways ? 0.5 : 0.45);
+        const middle = path.getPointAtLength(at);
+        if (sideways) {
+          t.setAttribute("x", middle.x);
+          t.setAttribute("y", middle.y - 10);
+          t.setAttribute("text-anchor", "middle");
+        } else {
+          const a = path.getPointAtLength(Math.max(0, at - 2)), b = path.getPointAtLength(Math.min(length, at + 2));
+          let nx = b.y - a.y, ny = a.x - b.x;  // square to the edge ...
+          const norm = Math.hypot(nx, ny) || 1;
+          nx /= norm; ny /= norm;
+          if (nx < 0) { nx = -nx; ny = -ny; }  // ... on its right, where the text runs
+          t.setAttribute("x", middle.x + 9 * nx);
+          t.setAttribute("y", middle.y + 9 * ny + 4);  // (+4: the text's middle, not its baseline)
+        }
         t.setAttribute("class", "wt-contribution");
         edge.appendChild(t);
         return t;
