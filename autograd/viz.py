@@ -62,7 +62,7 @@ import re
 import secrets
 import shutil
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from math import log10
 from pathlib import Path
@@ -93,6 +93,7 @@ __all__ = [
     "layout",
     "model_parameters",
     "module_chain",
+    "name_in_module",
     "node_id",
     "notebook_html",
     "notebook_svg",
@@ -328,6 +329,15 @@ def picture_names(order: list[Value], model: Any = None, level: str = "auto") ->
     return dict(grouping_of(order, model, level).names)
 
 
+def name_in_module(name: str, module: str) -> str:
+    """A node's name as a box of ``module`` shows it: without the module's prefix.
+
+    >>> name_in_module("layers.0.neurons.1.sum", "layers.0")
+    'neurons.1.sum'
+    """
+    return _shown_name(name, _as_module(module) if module else None)
+
+
 def _shown_name(name: str, owner: tuple[str, ...] | None) -> str:
     """A node's name inside its module's box: without the module's prefix (``sum``, ``w.0``)."""
     prefix = ".".join(owner) + "." if owner else ""
@@ -508,7 +518,9 @@ class Picture:
     node's data and grad; ``edge_keys[(i, k)]`` names the edge along which the
     ``i``-th node's ``k``-th parent is read (``"n0->op3#1"``: the second edge
     from ``n0`` to ``op3``), and ``edge_keys[(i, -1)]`` the edge from its
-    operation to it; an edge inside a module's box has no key.
+    operation to it; an edge inside a module's box has no key. ``box_modules``
+    maps the Graphviz name of each module drawn as one box (``"m0"``) to the
+    module's dotted name (``"layers.0"``).
 
     In a notebook it shows itself in a scrollable, zoomable view at its
     natural size (:func:`view_html`), so its text is as large as Graphviz drew it.
@@ -520,6 +532,14 @@ class Picture:
     shown_in: list[str]
     own: list[bool]
     edge_keys: dict[tuple[int, int], str]
+    box_modules: dict[str, str] = field(default_factory=dict)
+
+    def inner_name(self, i: int) -> str:
+        """The ``i``-th node's name as its box shows it: without the prefix of the module it is drawn in.
+
+        ``layers.0.neurons.1.sum`` is ``neurons.1.sum`` inside the box of ``layers.0``.
+        """
+        return name_in_module(self.grouping.names[self.order[i]], self.box_modules.get(self.shown_in[i], ""))
 
     def __getattr__(self, name: str) -> Any:
         if name == "graph":  # not set yet (while unpickling): no recursion
@@ -627,11 +647,16 @@ def layout(
     expand: Iterable[str] = (),
     refusal: str = "",
     ranksep: float = 0.35,
+    box_field: Callable[[str, list[int]], str] | None = None,
 ) -> Picture:
     """:func:`draw_graph` for a graph already sorted (``order``) and grouped: the drawing itself.
 
     A picture over ``max_nodes`` boxes raises ``ValueError`` (``refusal`` is added to its message).
     ``ranksep`` is the room between ranks, in inches (a page that writes on the edges wants more).
+    ``box_field``, for a page that writes in a module's box as it steps (the walkthrough), adds
+    a row below the fields of every module drawn as one box, its last text: called with the module's dotted
+    name and the places (in ``order``) of the nodes inside, it returns the field's text, the
+    widest the page will write there, so that Graphviz draws the box wide enough for it.
     """
     index = {node: i for i, node in enumerate(order)}
     modules = {node: _as_module(m) for node, m in grouping.modules.items()}
@@ -645,12 +670,12 @@ def layout(
                     box_of[node] = outer
                     break
     box_names: dict[tuple[str, ...], str] = {}
-    members: dict[tuple[str, ...], int] = {}
-    for node in order:
+    members: dict[tuple[str, ...], list[int]] = {}  # the places (in order) of the nodes in each box
+    for i, node in enumerate(order):
         if node in box_of:
             box = box_of[node]
             box_names.setdefault(box, box_id(len(box_names)))
-            members[box] = members.get(box, 0) + 1
+            members.setdefault(box, []).append(i)
     shown_in = [box_names[box_of[node]] if node in box_of else node_id(i) for i, node in enumerate(order)]
     drawn = len(order) - len(box_of) + len(box_names)
     try:
@@ -729,7 +754,7 @@ def layout(
         chain = module_chain(box)
         around = chain[-2] if len(chain) > 1 else None
         title = ".".join(box) or grouping.title or "model"
-        count = members[box] - sum(1 for node in order if box_of.get(node) == box and node.is_leaf)
+        count = sum(1 for i in members[box] if not order[i].is_leaf)
         fields = [_escape_record(_shown_name(title, around)), f"{count} operations"]
         out = outputs[box]
         attrs = {"shape": "record", "penwidth": "2", "tooltip": graphviz.nohtml(_escape_text(title))}
@@ -739,6 +764,10 @@ def layout(
         else:
             fields.append(f"{len(out)} outputs")
         attrs["label"] = record(fields)
+        if box_field is not None:  # a second row, below the fields: [name | count | numbers] over [line]
+            line = _escape_record(box_field(".".join(box), members[box]))
+            row = attrs["label"]
+            attrs["label"] = f"{row} | {line}" if horizontal else f"{{{{{row}}} | {line}}}"
         (inside.setdefault(around, []) if around is not None else top).append((name, attrs))
 
     for name, attrs in top:
@@ -797,7 +826,8 @@ def layout(
         fontsize="10",
         fontname="Helvetica",
     )
-    return Picture(graph, order, grouping, shown_in, own, edge_keys)
+    box_modules = {name: ".".join(box) for box, name in box_names.items()}
+    return Picture(graph, order, grouping, shown_in, own, edge_keys, box_modules)
 
 
 def _draw_clusters(

@@ -35,7 +35,12 @@ table (in the picture's order, scrolled to the step's row) use ``explain``'s 6
 digits. A backward step is drawn going backward: a dashed arrow against the
 edges from the node the gradient comes from (orange outline) to the one it
 goes to (blue), the contribution written beside the edge, where it stays as
-later steps add theirs. The topological order and the names are computed once,
+later steps add theirs. The page holds two layouts of the picture, left to
+right and top to bottom (the one a narrow screen, a phone, shows), and draws
+every step in both. In a neuron or layer drawn as one box, each step writes a
+line about its node inside (its value, its gradient, or a contribution along
+an edge inside the box, which has no edge in the picture to be written on).
+The topological order and the names are computed once,
 at the top, and handed to the drawing and to ``explain`` (which still walks
 the graph for its own backward pass).
 
@@ -60,6 +65,7 @@ import json
 import os
 import re
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,6 +80,7 @@ from .viz import (
     grad_color,
     grouping_of,
     layout,
+    name_in_module,
     node_id,
     op_id,
     render,
@@ -108,6 +115,12 @@ class PageStep:
     pass), or ``grad``, ``box_grad``, ``fill`` and ``ink`` (the backward
     pass), and ``contributions_more``: the text this step's contribution adds
     to the node's ``contributions`` (``"0.5"``, then ``" + (-3)"``).
+
+    At a coarser level a neuron or layer is one box, and most of its nodes
+    have no box of their own: ``box_lines`` pairs such a box's name with the
+    line the step writes in it, about the step's node inside (``"sum =
+    0.5312"``, ``"grad sum = -0.2"``, or, when the gradient flows along an
+    edge inside the box, ``"grad w.0 += (-0.1) → -0.1"``).
     """
 
     phase: str
@@ -119,6 +132,7 @@ class PageStep:
     upstream: str = ""
     receiving: str = ""
     contribution: str = ""
+    box_lines: tuple[tuple[str, str], ...] = ()
 
 
 class Walkthrough:
@@ -128,7 +142,10 @@ class Walkthrough:
     HTML file; :meth:`html` returns that file's text. ``steps`` are the
     :class:`PageStep`\\ s, ``names`` the node names, ``explanation`` the
     backward pass as :func:`autograd.explain.explain` recorded it,
-    ``picture`` the :class:`autograd.viz.Picture` the page shows.
+    ``picture`` the :class:`autograd.viz.Picture` the page shows, and
+    ``narrow`` the same graph laid out top to bottom, which the page shows
+    instead on a narrow screen (a phone), or ``None`` when ``picture`` is
+    already drawn top to bottom. ``svg`` and ``narrow_svg`` are their SVG text.
     """
 
     def __init__(
@@ -141,6 +158,8 @@ class Walkthrough:
         svg: str,
         parameters: frozenset[Value] = frozenset(),
         picture: Picture | None = None,
+        narrow: Picture | None = None,
+        narrow_svg: str = "",
     ) -> None:
         self.root = root
         self.order = order
@@ -150,6 +169,8 @@ class Walkthrough:
         self.svg = svg
         self.parameters = parameters  # the model's parameters, if a model was given
         self.picture = picture
+        self.narrow = narrow
+        self.narrow_svg = narrow_svg
         self._how: list[str] = []  # how each node is computed, as the forward steps wrote it
 
     def state_at(self, k: int) -> list[dict[str, str]]:
@@ -216,7 +237,15 @@ class Walkthrough:
             else "Click the picture first; then ← and → step, Home and End jump, space plays."
         )
         final = self.steps[-1]
-        picture = view_html(self.svg, f"computation graph of {self.names[self.root]}", f"{page_id}-view")
+        label = f"computation graph of {self.names[self.root]}"
+        # Two layouts of one graph, when the page has both: CSS shows the one that suits the screen.
+        pictures = [f'<div class="wt-picture">{view_html(self.svg, label, f"{page_id}-view")}</div>']
+        if self.narrow_svg:
+            pictures = [
+                f'<div class="wt-picture wt-wide">{view_html(self.svg, label, f"{page_id}-view")}</div>',
+                f'<div class="wt-picture wt-narrow">'
+                f'{view_html(self.narrow_svg, label + ", top to bottom", f"{page_id}-narrow")}</div>',
+            ]
         return "\n".join(
             (
                 f'<div class="wt" id="{page_id}" tabindex="-1" data-standalone="{int(standalone)}">',
@@ -234,7 +263,7 @@ class Walkthrough:
                 '<span class="wt-key wt-key-to">gradient goes to</span> '
                 '<span class="wt-key wt-key-on">this step</span> '
                 '<span class="wt-key wt-key-pending">not computed yet</span></div>',
-                f'<div class="wt-picture">{picture}</div>',
+                *pictures,
                 self._table(),
                 f'<script type="application/json" class="wt-data">{_json_for_html(self._data())}</script>',
                 f'<script>\n{_SCRIPT.read_text(encoding="utf-8")}("{page_id}");\n</script>',
@@ -288,8 +317,12 @@ class Walkthrough:
             if s.upstream:
                 step.update(up=s.upstream, to=s.receiving, contribution=s.contribution)
             steps.append(step)
-        rankdir = self.picture.graph.graph_attr.get("rankdir", "LR") if self.picture else "LR"
-        return {"nodes": nodes, "steps": steps, "rankdir": rankdir}
+            if s.box_lines:
+                step["box"] = [list(pair) for pair in s.box_lines]
+        drawn = [p for p in (self.picture, self.narrow) if p is not None]
+        rankdirs = [p.graph.graph_attr.get("rankdir", "LR") for p in drawn] or ["LR"]
+        fielded = sorted(self.picture.box_modules) if self.picture else []
+        return {"nodes": nodes, "steps": steps, "rankdirs": rankdirs, "fielded": fielded}
 
 
 def walkthrough(
@@ -330,31 +363,52 @@ def walkthrough(
     grouping = grouping_of(order, model, level)
     names = dict(grouping.names)
     saved = [node.grad for node in order]
-    try:
-        for node in order:  # the page shows a backward pass from zero, as after zero_grad()
-            node.grad = 0.0
-        explanation = explain(root, show=False, names=names)
-        # Drawn with the last step's numbers, so every box is wide enough for them.
-        picture = layout(
-            order,
-            grouping,
-            rankdir=rankdir,
-            size=size,
-            max_nodes=max_nodes,
-            expand=expand,
-            refusal=f". The walkthrough would have {total} steps.",
-            ranksep=0.8,  # room to write the contributions on the edges
-        )
-        svg = render(picture, "svg").decode("utf-8")
-    finally:
-        for node, grad in zip(order, saved, strict=True):
-            node.grad = grad
-    parameters = grouping.parameters
-    hows = [_how(node, names, parameters) for node in order]
-    steps = [_start_step(names[root])]
-    steps += _forward_steps(order, picture, names, hows, explanation.digits)
-    steps += _backward_steps(explanation, {node: i for i, node in enumerate(order)}, names, picture)
-    page = Walkthrough(root, order, names, explanation, steps, svg, parameters, picture)
+    # Graphviz lays the picture out in a process of its own (two: one per layout, on two cores)
+    # while Python writes the steps.
+    with ThreadPoolExecutor(2) as pool:
+        try:
+            for node in order:  # the page shows a backward pass from zero, as after zero_grad()
+                node.grad = 0.0
+            explanation = explain(root, show=False, names=names)
+            widest = _widest_box_line(order, names, explanation)
+
+            def draw(direction: str) -> Picture:
+                # Drawn with the last step's numbers, so every box is wide enough for them.
+                return layout(
+                    order,
+                    grouping,
+                    rankdir=direction,
+                    size=size,
+                    max_nodes=max_nodes,
+                    expand=expand,
+                    refusal=f". The walkthrough would have {total} steps.",
+                    # room to write the contributions on the edges: more across, where they run along the edge
+                    ranksep=1.1 if direction in ("LR", "RL") else 0.8,
+                    box_field=widest,
+                )
+
+            picture = draw(rankdir)
+            svgs = [pool.submit(render, picture, "svg")]
+            # On a narrow screen the page shows the graph top to bottom: a second layout, unless this one is.
+            narrow = None if picture.graph.graph_attr["rankdir"] in ("TB", "BT") else draw("TB")
+            if narrow is not None:
+                svgs.append(pool.submit(render, narrow, "svg"))
+        finally:
+            for node, grad in zip(order, saved, strict=True):
+                node.grad = grad
+        parameters = grouping.parameters
+        hows = [_how(node, names, parameters) for node in order]
+        steps = [_start_step(names[root])]
+        inner = [picture.inner_name(i) for i in range(len(order))]  # each node's name in its box
+        steps += _forward_steps(order, picture, names, hows, explanation.digits, inner)
+        index = {node: i for i, node in enumerate(order)}
+        steps += _backward_steps(explanation, index, names, picture, inner)
+        # Without the script the page shows its last step: each box's line as the last step wrote it.
+        final = {box: line for step in steps for box, line in step.box_lines}
+        texts = [_write_in_boxes(svg.result().decode("utf-8"), final) for svg in svgs]
+    page = Walkthrough(
+        root, order, names, explanation, steps, texts[0], parameters, picture, narrow, "".join(texts[1:])
+    )
     page._how = hows
     return page
 
@@ -396,10 +450,75 @@ def _drawn(picture: Picture, i: int, node: Value) -> tuple[str, ...]:
     return (box, op_id(i)) if node.parents and box == node_id(i) else (box,)
 
 
+# What a step writes in the box of a neuron or layer drawn as one (``PageStep.box_lines``): about the
+# step's node inside, named as the box shows it, its numbers rounded as the boxes round them.
+
+
+def _line_value(name: str, data: float) -> str:
+    return f"{name} = {format_number(data)}"
+
+
+def _line_grad(name: str, grad: float) -> str:
+    return f"grad {name} = {format_number(grad)}"
+
+
+def _line_added(name: str, contribution: float, grad: float) -> str:
+    """A gradient along an edge inside the box: there is no edge in the picture to write it on."""
+    return f"grad {name} += {_factor(contribution, 4)} → {format_number(grad)}"
+
+
+def _widest_box_line(order: list[Value], names: dict[Value, str], explanation: Explanation):
+    """For :func:`autograd.viz.layout`'s ``box_field``: the longest line any step writes in a box.
+
+    Called with a box's module and the places of its nodes; a node is named in
+    the box without the module's prefix.
+    """
+    received: dict[Value, list[tuple[float, float]]] = {}
+    for s in explanation:
+        received.setdefault(s.parent, []).append((s.contribution, s.grad_after))
+
+    def widest(module: str, inside: list[int]) -> str:
+        lines = []
+        for i in inside:
+            node = order[i]
+            name = name_in_module(names[node], module)
+            lines.append(_line_value(name, node.data))
+            lines.extend(_line_added(name, c, g) for c, g in received.get(node, ()))
+        return max(lines, key=len)
+
+    return widest
+
+
+def _write_in_boxes(svg: str, lines: dict[str, str]) -> str:
+    """``svg`` with the last text of each box named in ``lines`` (its ``box_field``) replaced by its line."""
+    if not lines:
+        return svg
+    out = []
+    done = 0
+    for match in re.finditer(r"<title>(m\d+)</title>", svg):
+        if match.group(1) not in lines:
+            continue
+        end = svg.find("<!-- ", match.end())
+        end = len(svg) if end < 0 else end
+        close = svg.rfind("</text>", match.end(), end)
+        start = svg.rfind(">", match.end(), close) + 1
+        out += [svg[done:start], html.escape(lines[match.group(1)], quote=False)]
+        done = close
+    return "".join(out) + svg[done:]
+
+
 def _forward_steps(
-    order: list[Value], picture: Picture, names: dict[Value, str], hows: list[str], digits: int
+    order: list[Value],
+    picture: Picture,
+    names: dict[Value, str],
+    hows: list[str],
+    digits: int,
+    inner: list[str],
 ) -> list[PageStep]:
-    """One step per node, in topological order: the node's value appears (``hows``: see :func:`_how`)."""
+    """One step per node, in topological order: the node's value appears (``hows``: see :func:`_how`).
+
+    ``inner[i]`` is the ``i``-th node's name as its box shows it (:meth:`autograd.viz.Picture.inner_name`).
+    """
     steps = []
     for i, node in enumerate(order):
         name = names[node]
@@ -415,6 +534,8 @@ def _forward_steps(
         else:
             line = f"{name} = {value}   — {how}"
             edges = ()
+        box = picture.shown_in[i]
+        in_box = ((box, _line_value(inner[i], node.data)),) if box in picture.box_modules else ()
         steps.append(
             PageStep(
                 phase="forward",
@@ -423,15 +544,21 @@ def _forward_steps(
                 focus=_drawn(picture, i, node),
                 edges=edges,
                 changes={i: change},
+                box_lines=in_box,
             )
         )
     return steps
 
 
 def _backward_steps(
-    explanation: Explanation, index: dict[Value, int], names: dict[Value, str], picture: Picture
+    explanation: Explanation,
+    index: dict[Value, int],
+    names: dict[Value, str],
+    picture: Picture,
+    inner: list[str],
 ) -> list[PageStep]:
-    """The seed, then one step per edge: the chain rule with the graph's names and numbers."""
+    """The seed, then one step per edge: the chain rule with the graph's names and numbers (``inner``:
+    see :func:`_forward_steps`)."""
     digits = explanation.digits
     root = explanation.root
     r = names[root]
@@ -454,7 +581,9 @@ def _backward_steps(
         if picture.own[p_index]:
             fill = grad_color(s.grad_after)
             change.update(box_grad=f"grad {format_number(s.grad_after)}", fill=fill, ink=text_color(fill))
+        to_box = picture.shown_in[p_index]
         if s.is_seed:
+            seed_line = _line_grad(inner[p_index], s.grad_after)
             steps.append(
                 PageStep(
                     phase="backward",
@@ -463,8 +592,9 @@ def _backward_steps(
                         f"d({r})/d({r}) = 1: a change in {r} changes {r} by as much.",
                         "From here each step sends a gradient one edge back, from a node to an input of it.",
                     ),
-                    focus=(picture.shown_in[p_index],),
+                    focus=(to_box,),
                     changes={p_index: change},
+                    box_lines=((to_box, seed_line),) if to_box in picture.box_modules else (),
                 )
             )
             continue
@@ -488,6 +618,14 @@ def _backward_steps(
                 f"grad {p} = {format_number(s.grad_before, digits)} + {_factor(s.contribution, digits)}"
                 f" = {change['grad']}   ({p} is used {uses[parent]} times: the contributions add up)"
             )
+        from_box = picture.shown_in[i]
+        in_boxes = []
+        if from_box in picture.box_modules and from_box != to_box:  # its gradient, complete by now
+            in_boxes.append((from_box, _line_grad(inner[i], s.upstream)))
+        if to_box in picture.box_modules:
+            name = inner[p_index]
+            line = _line_added(name, s.contribution, s.grad_after) if from_box == to_box else None
+            in_boxes.append((to_box, line or _line_grad(name, s.grad_after)))
         steps.append(
             PageStep(
                 phase="backward",
@@ -502,9 +640,10 @@ def _backward_steps(
                 focus=(*_drawn(picture, i, node), picture.shown_in[p_index]),
                 edges=edges,
                 changes={p_index: change},
-                upstream=picture.shown_in[i],
-                receiving=picture.shown_in[p_index],
+                upstream=from_box,
+                receiving=to_box,
                 contribution=contribution,
+                box_lines=tuple(in_boxes),
             )
         )
     return steps

@@ -112,16 +112,24 @@ def cells(driver, column: str) -> dict[str, str]:
 
 
 def box_texts(driver) -> dict[str, list[str]]:
-    """Graphviz name (n0, n1...) -> the texts drawn in that node's box of the picture."""
-    return driver.execute_script(
+    """Graphviz name (n0, n1...) -> the texts drawn in that node's box of the picture.
+
+    A page with two pictures (left to right, top to bottom) must show the same texts in both.
+    """
+    pictures = driver.execute_script(
         """
-        const out = {};
-        for (const g of document.querySelectorAll(".wt-picture g.node")) {
-          out[g.querySelector("title").textContent] = [...g.querySelectorAll("text")].map(t => t.textContent);
-        }
-        return out;
+        return [...document.querySelectorAll(".wt-picture")].map(picture => {
+          const out = {};
+          for (const g of picture.querySelectorAll("g.node")) {
+            const texts = [...g.querySelectorAll("text")];
+            out[g.querySelector("title").textContent] = texts.map(t => t.textContent);
+          }
+          return out;
+        });
         """
     )
+    assert all(texts == pictures[0] for texts in pictures[1:])
+    return pictures[0]
 
 
 def counter(driver) -> str:
@@ -246,11 +254,14 @@ def at_size(driver, size: tuple[int, int]) -> None:
 
 
 def text_heights(driver, scope: str) -> list[float]:
-    """The rendered height of every non-empty SVG ``<text>`` under ``scope``, in CSS pixels."""
+    """The rendered height of every non-empty SVG ``<text>`` under ``scope`` on screen, in CSS pixels.
+
+    (A picture the page does not display, the other layout of a walkthrough, has none on screen.)
+    """
     return driver.execute_script(
         """
         return [...document.querySelectorAll(arguments[0] + " svg text")]
-          .filter(t => t.textContent.trim() !== "")
+          .filter(t => t.textContent.trim() !== "" && t.getClientRects().length > 0)
           .map(t => t.getBoundingClientRect().height);
         """,
         scope,
@@ -375,6 +386,7 @@ def test_keys_work_after_a_click_in_the_margin_and_each_step_is_announced(browse
     controls = browser.execute_script(
         """
         return [...document.querySelectorAll('.wt-controls button, .wt-controls input, .ag-zoom button')]
+          .filter(e => e.getClientRects().length > 0)  // (not the zoom of the layout not displayed)
           .map(e => [e.getAttribute('aria-label'), e.getBoundingClientRect().width,
                      e.getBoundingClientRect().height]);
         """
@@ -462,6 +474,190 @@ def test_a_backward_step_is_drawn_going_backward_with_its_contribution_on_the_ed
     screenshot(browser, "walkthrough-backward-step.png")
 
 
+ON_SCREEN = "[...document.querySelectorAll('.wt-picture')].find(p => p.offsetParent !== null)"
+
+
+def go_to(driver, k: int) -> None:
+    """Move the page's slider to step ``k``, as a reader dragging it would."""
+    driver.execute_script(
+        f"const s = document.querySelector('.wt-slider'); s.value = {k}; s.dispatchEvent(new Event('input'));"
+    )
+
+
+def on_screen(driver, script: str):
+    """Run ``script`` with ``picture`` bound to the picture the page displays (of its two layouts)."""
+    return driver.execute_script(f"const picture = {ON_SCREEN}; {script}")
+
+
+@pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_on_a_phone_the_graph_runs_top_to_bottom_and_steps_work_in_either_layout(browser, tmp_path, size):
+    """Issue 17: "on a narrow screen the layout is top to bottom". Before: left to right at any width.
+
+    MLP(2, [4, 1]) on one point: the output's box is right of the inputs' on a desktop, below them on a
+    phone; on either, a backward step writes explain's contribution on the edge, lights up the two
+    boxes and brings them into view, and a click on a box jumps to its step.
+    """
+    loss, model = one_point_mlp([4, 1])
+    page = walkthrough(loss, model=model)
+    path = page.save(tmp_path / "page.html")
+    at_size(browser, size)
+    try:
+        browser.get(path.as_uri())
+        inputs = [f"n{i}" for i, v in enumerate(page.order) if v.label in ("x0", "x1")]
+        output = f"n{len(page.order) - 1}"
+        # in the picture's own coordinates (whatever its scroll): each box's centre, each edge's two ends
+        places, edges = on_screen(
+            browser,
+            """
+            const out = {};
+            for (const g of picture.querySelectorAll('g.node')) {
+              const r = g.getBBox();
+              out[g.querySelector('title').textContent] = [r.x + r.width / 2, r.y + r.height / 2];
+            }
+            const ends = [...picture.querySelectorAll('g.edge path')].map(path => {
+              const a = path.getPointAtLength(0), b = path.getPointAtLength(path.getTotalLength());
+              return [b.x - a.x, b.y - a.y];
+            });
+            return [out, ends];
+            """,
+        )
+        assert len(inputs) == 2 and len(edges) > 40
+        along = 1 if size == PHONE else 0  # top to bottom on the phone, left to right on the desktop
+        assert all(places[output][along] > places[name][along] + 100 for name in inputs), places
+        # every arrow goes one way: down the phone's screen, across the desktop's
+        assert all(edge[along] > 0 for edge in edges), edges
+        assert horizontal_overflow(browser) == 0
+        assert min(text_heights(browser, ".wt-picture")) >= READABLE_PX
+        # the second backward step (its two boxes side by side, so both fit in view), in the picture on screen
+        explained = [s for s in page.explanation if not s.is_seed]
+        backward = [k for k, s in enumerate(page.steps) if s.phase == "backward" and s.contribution]
+        k, step = backward[1], explained[1]
+        go_to(browser, k)
+        seen = """
+            const port = picture.querySelector('.ag-port').getBoundingClientRect();
+            const inView = (e) => { const r = e.getBoundingClientRect();
+              return r.left >= port.left - 1 && r.right <= port.right + 1 && r.top >= port.top - 1
+                && r.bottom <= port.bottom + 1; };
+            const lit = [...picture.querySelectorAll('g.wt-up, g.wt-to')];
+            return [[...picture.querySelectorAll('text.wt-contribution.wt-current')].map(t => t.textContent),
+                    lit.length, lit.every(inView)];
+            """
+        shown = on_screen(browser, seen)
+        contribution = format_number(step.contribution, page.explanation.digits)
+        assert shown == [[contribution], 2, True]
+        screenshot(browser, f"walkthrough-layout-{size[0]}.png")
+        if size == DESKTOP:  # the window narrows to a phone's: the other picture shows the step, in view
+            at_size(browser, PHONE)
+            from selenium.webdriver.support.wait import WebDriverWait
+
+            expected = [[contribution], 2, True]
+            WebDriverWait(browser, 5).until(lambda driver: on_screen(driver, seen) == expected)
+        # a click on the first input's box in the picture on screen jumps to the step that computes it
+        go_to(browser, 0)
+        on_screen(
+            browser,
+            f"""
+            const g = [...picture.querySelectorAll('g.node')].find(g => g.querySelector('title').textContent
+              === '{inputs[0]}');
+            g.scrollIntoView({{block: 'center', inline: 'center'}});
+            g.dispatchEvent(new MouseEvent('click', {{bubbles: true}}));
+            """,
+        )
+        forward = next(k for k, s in enumerate(page.steps) if s.phase == "forward" and inputs[0] in s.focus)
+        assert counter(browser) == f"step {forward} of {len(page.steps) - 1}"
+        assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def box_line(driver, box: str) -> list[str]:
+    """The line a step wrote in a module's box (its last text), and its class, in the picture on screen."""
+    return on_screen(
+        driver,
+        f"""
+        const g = [...picture.querySelectorAll('g.node')].find(g => g.querySelector('title').textContent
+          === '{box}');
+        const texts = g.querySelectorAll('text'), t = texts[texts.length - 1];
+        return [t.textContent, t.getAttribute('class') || ''];
+        """,
+    )
+
+
+def test_a_layer_drawn_as_one_box_shows_each_steps_node_and_contribution(browser, tmp_path):
+    """Issue 17, coarse levels. Before: a layer's box with 4 outputs showed "4 outputs" at every step,
+    and a gradient along an edge inside it was only in the chain-rule lines."""
+    loss, model = one_point_mlp([4, 1])
+    page = walkthrough(loss, model=model, level="layer")
+    picture = page.picture
+    named = page.names
+    layer = next(picture.shown_in[i] for i, v in enumerate(page.order) if named[v].startswith("layers.0."))
+    inside = [i for i, box in enumerate(picture.shown_in) if box == layer]
+
+    def inner(i: int) -> str:  # a node's name in the layer's box: without "layers.0."
+        return page.names[page.order[i]].removeprefix("layers.0.")
+
+    path = page.save(tmp_path / "page.html")
+    browser.get(path.as_uri())
+    digits = page.explanation.digits
+    # the forward step of a node inside the layer writes its name (as the box shows it) and value there
+    node = next(i for i in inside if page.order[i].parents)
+    k = next(k for k, s in enumerate(page.steps) if s.phase == "forward" and s.changes.keys() == {node})
+    go_to(browser, k)
+    line, cls = box_line(browser, layer)
+    assert line == f"{inner(node)} = {format_number(page.order[node].data)}"
+    assert "wt-current" in cls
+    before = box_line(browser, layer)[0]
+    go_to(browser, k + 1)
+    go_to(browser, k)
+    assert box_line(browser, layer)[0] == before  # stepping back puts the line back
+    # a backward step along an edge inside the box: the contribution is written in the box
+    index = {v: i for i, v in enumerate(page.order)}
+    steps = [(k, s) for k, s in enumerate(page.steps) if s.contribution]
+    explained = [s for s in page.explanation if not s.is_seed]
+    within = [
+        (k, e) for (k, s), e in zip(steps, explained, strict=True)
+        if s.upstream == layer and s.receiving == layer
+    ]
+    k, e = within[len(within) // 2]
+    go_to(browser, k)
+    line = box_line(browser, layer)[0]
+    added = format_number(e.contribution)
+    added = f"({added})" if added.startswith("-") else added
+    assert line == f"grad {inner(index[e.parent])} += {added} → {format_number(e.grad_after)}"
+    # a backward step from the box to an input outside: the contribution is written on that edge,
+    # and the box shows the gradient of the node inside that sends it
+    k, e = next(
+        (k, e) for (k, s), e in zip(steps, explained, strict=True)
+        if s.upstream == layer and s.receiving != layer
+    )
+    sending = f"grad {inner(index[e.node])} = {format_number(e.upstream)}"
+    go_to(browser, k)
+    assert box_line(browser, layer)[0] == sending
+    current = on_screen(
+        browser,
+        "return [...picture.querySelectorAll('text.wt-contribution.wt-current')].map(t => t.textContent);",
+    )
+    assert current == [format_number(e.contribution, digits)]
+    assert min(text_heights(browser, ".wt-picture")) >= READABLE_PX
+    screenshot(browser, "walkthrough-layer-level-1280.png")
+    # the output layer's box (one output) keeps its data and grad fields above its line, in both pictures
+    go_to(browser, len(page.steps) - 1)
+    loss.backward()
+    last = next(box for box, module in picture.box_modules.items() if module == "layers.1")
+    (out,) = [page.order[i] for i, box in enumerate(picture.shown_in) if box == last and picture.own[i]]
+    texts = box_texts(browser)[last]  # (the same in both pictures)
+    assert texts[-3:-1] == [f"data {format_number(out.data)}", f"grad {format_number(out.grad)}"]
+    at_size(browser, PHONE)
+    try:
+        browser.get(path.as_uri())
+        go_to(browser, k)
+        assert box_line(browser, layer)[0] == sending
+        assert horizontal_overflow(browser) == 0 and min(text_heights(browser, ".wt-picture")) >= READABLE_PX
+        screenshot(browser, "walkthrough-layer-level-390.png")
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
 def test_without_javascript_the_page_shows_the_last_step_and_says_the_controls_need_it(browser, tmp_path):
     import re
 
@@ -477,8 +673,9 @@ def test_without_javascript_the_page_shows_the_last_step_and_says_the_controls_n
     assert cells(browser, "grad")["x"] == format_number(nodes["x"].grad, 6)
 
 
-def test_the_big_page_builds_with_one_layout_and_steps_in_the_browser(browser, tmp_path, monkeypatch):
-    """10 moons points through the demo's model (~7,500 nodes): one Graphviz run, of the neuron-level picture.
+def test_the_big_page_builds_with_two_layouts_and_steps_in_the_browser(browser, tmp_path, monkeypatch):
+    """10 moons points through the demo's model (~7,500 nodes): two Graphviz runs (LR and TB) of the
+    neuron-level picture, and no more.
 
     Before: the node-level picture of 7,463 nodes went to Graphviz (47 s on the issue's machine). The
     build time is measured and kept in out/test-artifacts/build-times.txt, not asserted on.
@@ -503,7 +700,9 @@ def test_the_big_page_builds_with_one_layout_and_steps_in_the_browser(browser, t
     built = time.perf_counter() - start
     text = page.html()
     order = topological_order(loss)
-    assert layouts == ["svg"]
+    # two layouts, one run of dot each: left to right, and top to bottom for a narrow screen
+    assert layouts == ["svg", "svg"]
+    assert [p.graph.graph_attr["rankdir"] for p in (page.picture, page.narrow)] == ["LR", "TB"]
     assert page.picture.grouping.level == "neuron"
     boxes = len(set(page.picture.shown_in))
     assert boxes < len(order) / 10

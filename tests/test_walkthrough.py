@@ -173,8 +173,10 @@ def test_the_saved_page_is_one_self_contained_file(tmp_path):
     assert "<style>" in page and "<script>" in page and "<svg" in page
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", page)  # nothing fetched
     assert "<?xml" not in page and "<!DOCTYPE svg" not in page
-    svg = re.search(r"<svg.*?</svg>", page, re.S).group(0)
-    ET.fromstring(svg)  # the picture is well-formed
+    svgs = re.findall(r"<svg.*?</svg>", page, re.S)
+    assert len(svgs) == 2  # left to right, and top to bottom for a narrow screen
+    for svg in svgs:
+        ET.fromstring(svg)  # the pictures are well-formed
     assert [p.name for p in tmp_path.iterdir()] == ["backprop.html"]
 
 
@@ -182,7 +184,8 @@ def test_text_in_the_graph_cannot_end_the_script_early():
     x = Value(1.0, label="</script><script>alert(1)</script>")
     y = x * 2.0
     fragment = walkthrough(y)._repr_html_()
-    assert fragment.count("</script>") == 3  # the data's, the page's and its picture view's scripts
+    # the data's, the page's, and the views' of its two pictures (left to right, top to bottom)
+    assert fragment.count("</script>") == 4
     data = embedded_data(fragment)
     assert "</script><script>alert(1)</script>" in data["steps"][1]["title"]
 
@@ -199,7 +202,18 @@ def test_the_page_shows_step_zero_blank_and_every_step_refers_to_the_picture():
     y, _ = used_twice()
     fragment = walkthrough(y)._repr_html_()
     data = embedded_data(fragment)
-    svg = re.search(r"<svg.*?</svg>", fragment, re.S).group(0)
+    assert data["steps"][0]["set"] == []
+    svgs = re.findall(r"<svg.*?</svg>", fragment, re.S)
+    assert len(svgs) == 2  # left to right, top to bottom: every step is drawn in both
+    for svg in svgs:
+        titles, edge_keys = svg_names(svg)
+        for step in data["steps"]:
+            assert set(step["focus"]) <= set(titles)
+            assert set(step["edges"]) <= edge_keys
+
+
+def svg_names(svg: str) -> tuple[list[str], set[str]]:
+    """The Graphviz names of a picture's boxes and edges, the edges keyed as the page keys them (``#k``)."""
     root = ET.fromstring(svg)
     ns = "{http://www.w3.org/2000/svg}"
     titles = [g.find(f"{ns}title").text for g in root.iter(f"{ns}g") if g.get("class") in ("node", "edge")]
@@ -210,10 +224,58 @@ def test_the_page_shows_step_zero_blank_and_every_step_refers_to_the_picture():
             while f"{title}#{k}" in edge_keys:
                 k += 1
             edge_keys.add(f"{title}#{k}")
-    assert data["steps"][0]["set"] == []
-    for step in data["steps"]:
-        assert set(step["focus"]) <= set(titles)
-        assert set(step["edges"]) <= edge_keys
+    return titles, edge_keys
+
+
+def test_a_page_has_a_top_to_bottom_picture_for_narrow_screens_unless_it_is_one():
+    """Issue 17: "on a narrow screen the layout is top to bottom" (CSS chooses: see test_browser.py)."""
+    y, _ = used_twice()
+    wide = walkthrough(y)
+    assert wide.picture.graph.graph_attr["rankdir"] == "LR"
+    assert wide.narrow.graph.graph_attr["rankdir"] == "TB"
+    # the same boxes and edges by the same names, so every step lights up the same things in both
+    assert wide.narrow.shown_in == wide.picture.shown_in and wide.narrow.edge_keys == wide.picture.edge_keys
+    assert svg_names(wide.narrow_svg) == svg_names(wide.svg)
+    tall = walkthrough(y, rankdir="TB")
+    assert tall.narrow is None and tall.narrow_svg == ""
+    assert tall.html().count("<svg") == 1 and wide.html().count("<svg") == 2
+
+
+def test_a_layer_drawn_as_one_box_gets_a_line_about_each_steps_node_inside():
+    """Issue 17 (coarse levels). Before: a box of several outputs said "4 outputs" at every step, and a
+    gradient along an edge inside a box was written only in the chain-rule lines."""
+    model = MLP(2, [4, 1], seed=0)
+    loss = (model([Value(0.5, label="x0"), Value(-1.0, label="x1")]) - 1.0) ** 2
+    page = walkthrough(loss, model=model, level="layer")
+    picture, order = page.picture, page.order
+    assert set(picture.box_modules.values()) == {"layers.0", "layers.1"}
+    forward = [s for s in page.steps if s.phase == "forward"]
+    for i, step in enumerate(forward):
+        box = picture.shown_in[i]
+        if box in picture.box_modules:
+            inner = page.names[order[i]].removeprefix(picture.box_modules[box] + ".")
+            assert step.box_lines == ((box, f"{inner} = {format_number(order[i].data)}"),)
+        else:
+            assert step.box_lines == ()
+    # a gradient along an edge inside a box is written in the box; across boxes, on the edge
+    explained = [s for s in page.explanation if not s.is_seed]
+    backward = [s for s in page.steps if s.contribution]
+    inside = [(s, e) for s, e in zip(backward, explained, strict=True) if s.upstream == s.receiving]
+    assert len(inside) > 10
+    for s, e in inside:
+        added = format_number(e.contribution)  # rounded as the boxes round
+        added = f"({added})" if added.startswith("-") else added
+        assert not s.edges and s.box_lines[-1][0] == s.receiving
+        assert s.box_lines[-1][1].endswith(f" += {added} → {format_number(e.grad_after)}")
+    across = [s for s in backward if s.upstream != s.receiving and s.upstream in picture.box_modules]
+    assert across and all(s.edges for s in across)
+    # without the script the page shows its last step: each box's last line (the SVG's last text there)
+    final = {box: line for s in page.steps for box, line in s.box_lines}
+    ns = "{http://www.w3.org/2000/svg}"
+    for svg in (page.svg, page.narrow_svg):
+        for g in ET.fromstring(svg).iter(f"{ns}g"):
+            if g.get("class") == "node" and g.find(f"{ns}title").text in final:
+                assert [t.text for t in g.iter(f"{ns}text")][-1] == final[g.find(f"{ns}title").text]
 
 
 # ------------------------------------------------------------ errors
