@@ -36,7 +36,10 @@ the remaining slot: one number, or a tuple of several.
 
 from __future__ import annotations
 
+import keyword
+import linecache
 import math
+import pickle
 import re
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
@@ -69,7 +72,25 @@ class Operation:
 
     ``constants`` (set by :meth:`variant`) are the inputs that are plain
     numbers in this variant: they get no gradient.
+
+    A definition is checked when it is made: every name in ``forward`` and in
+    each derivative must be an input, a param, ``out``, a helper, ``math`` (and
+    ``math.f`` a function it has) or one of :data:`BUILTINS`; every input has a
+    derivative. Otherwise a ``ValueError`` names the operation and the name:
+
+    >>> Operation("cube", "a * a * a", {"a": "3.0 * a * aa"})
+    Traceback (most recent call last):
+    ...
+    ValueError: operation 'cube': the derivative for 'a' uses 'aa', which is not an input, a param, out, a helper or a known function (inputs: a)
+
+    Its helpers are its own: :attr:`bound_helpers` gives each a name no other
+    function shares (:attr:`bound_forward` and :attr:`bound_derivatives` are
+    the expressions written with those names), so code generated for two
+    operations whose helpers have the same name cannot mix them up.
     """
+
+    #: A node made the lecture's way has a record with ``closure = True`` instead (see ``value.py``).
+    closure = False
 
     def __init__(
         self,
@@ -85,6 +106,8 @@ class Operation:
         constants: frozenset[str] = frozenset(),
         base: Operation | None = None,
     ) -> None:
+        if base is None:
+            _check_definition(name, forward, derivatives, inputs, params, helpers or {}, nary)
         self.name = name
         self.forward = forward
         #: How the operation is written for a reader (``"a / b"``, where ``forward`` calls ``_divide``).
@@ -103,6 +126,14 @@ class Operation:
         self.stored_numbers = tuple(i for i in self.inputs if i in constants) + params
         if len(self.value_inputs) + (1 if self.stored_numbers else 0) > 2:
             raise ValueError(f"operation {name!r}: a node has two slots, for at most two inputs")
+        #: True when a node of this variant keeps a second parent in ``_b`` (not constants).
+        self.two_parents = not nary and len(self.value_inputs) == 2
+        aliases = {name: _alias(name, function) for name, function in self.helpers.items()}
+        #: The helpers under names of their own (one per function object): what generated code calls.
+        self.bound_helpers = MappingProxyType({aliases[n]: f for n, f in self.helpers.items()})
+        #: ``forward`` and the derivatives, calling the helpers by their :attr:`bound_helpers` names.
+        self.bound_forward = substitute(forward, aliases)
+        self.bound_derivatives = MappingProxyType({k: substitute(d, aliases) for k, d in self.derivatives.items()})
         self.backward = self._compile_backward()
         self.local_derivatives = self._compile_locals()
         self.compute = self._define(
@@ -114,8 +145,27 @@ class Operation:
         return f"Operation({self.name!r}, forward={self.forward!r}{constant})"
 
     def __reduce__(self) -> tuple:
-        """Pickled by reference: a node's operation is found again by its registered name."""
-        return (_registered, (self.base.name, tuple(sorted(self.constants))))
+        """Pickled by reference: a node's operation is found again by its registered name.
+
+        Only the operation registered under its name can be found again that
+        way; any other is refused (a ``PicklingError``), never swapped for the
+        registered one.
+        """
+        base = self.base
+        registered = REGISTRY.get(base.name)
+        if registered is not base:
+            why = "no operation is registered under that name" if registered is None else (
+                "another operation is registered under that name"
+            )
+            raise pickle.PicklingError(
+                f"cannot pickle operation {base.name!r}: a node's operation is pickled by its registered "
+                f"name, and {why}; register it (autograd.operation.register(op)) or give it a name of its own"
+            )
+        return (_registered, (base.name, tuple(sorted(self.constants))))
+
+    def rule_text(self) -> str:
+        """The local derivatives, for a reader: ``"d/da = b; d/db = a"``."""
+        return "; ".join(f"d/d{v} = {self.derivatives[v]}" for v in self.value_inputs)
 
     def variant(self, *constants: str) -> Operation:
         """This operation with the named inputs given as plain numbers (``MUL.variant("b")`` is ``a * c``)."""
@@ -215,11 +265,103 @@ class Operation:
     def _define(self, name: str, arguments: str, lines: list[str]) -> Callable:
         source = f"def {name}({arguments}):\n" + "".join(f"    {line}\n" for line in lines)
         namespace: dict[str, Any] = {"math": math, **self.helpers}
-        exec(compile(source, f"<{self.name} {name}>", "exec"), namespace)
+        exec(compile(source, register_source(source, f"{self.name} {name}"), "exec"), namespace)
         function = namespace[name]
         function.source = source
         function.operation = self
         return function
+
+
+#: Python's functions an expression may call besides ``math``'s and the helpers.
+BUILTINS = frozenset({"abs", "min", "max", "float", "int", "round", "pow", "sum", "len", "True", "False", "None"})
+
+
+def _check_definition(
+    name: str,
+    forward: str,
+    derivatives: Mapping[str, str],
+    inputs: tuple[str, ...] | None,
+    params: tuple[str, ...],
+    helpers: Mapping[str, Callable],
+    nary: bool,
+) -> None:
+    """Raise a ``ValueError`` naming ``name`` and the problem, unless the definition can run."""
+
+    def fail(problem: str) -> ValueError:
+        return ValueError(f"operation {name!r}: {problem}")
+
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"an operation's name must be a non-empty str, not {name!r}")
+    if not isinstance(forward, str) or not isinstance(derivatives, Mapping):
+        raise fail("forward is an expression (a str) and derivatives a mapping input → expression")
+    given = tuple(derivatives)
+    inputs = ("x",) if nary else tuple(given if inputs is None else inputs)
+    for what, names in (("input", inputs), ("param", tuple(params)), ("helper", tuple(helpers))):
+        for n in names:
+            if not isinstance(n, str) or not n.isidentifier() or keyword.iskeyword(n):
+                raise fail(f"the {what} name {n!r} is not a Python name")
+    reserved = {"out", "math", "xs"} if nary else {"out", "math"}
+    clash = (set(inputs) | set(params) | set(helpers)) & reserved
+    taken = set(inputs) & set(params) or set(inputs) & set(helpers) or set(params) & set(helpers)
+    if clash or taken:
+        raise fail(f"the name {sorted(clash or taken)[0]!r} is used twice (or is reserved: out, math)")
+    for n, helper in helpers.items():
+        if not callable(helper):
+            raise fail(f"the helper {n!r} is not a function")
+    for n in inputs:
+        if n not in derivatives:
+            raise fail(f"the input {n!r} has no derivative (derivatives are given for: {', '.join(given)})")
+    for n in given:
+        if n not in inputs:
+            raise fail(f"a derivative is given for {n!r}, which is not an input (inputs: {', '.join(inputs)})")
+    known = set(params) | set(helpers) | BUILTINS | {"math"}
+    expressions = [("forward", forward, known | ({"xs"} if nary else set(inputs)))]
+    expressions += [(f"the derivative for {n!r}", derivatives[n], known | set(inputs) | {"out"}) for n in inputs]
+    for where, expression, allowed in expressions:
+        if not isinstance(expression, str):
+            raise fail(f"{where} must be an expression (a str), not {type(expression).__name__}")
+        try:
+            compile(expression, f"<{name}>", "eval")
+        except SyntaxError as error:
+            raise fail(f"{where} is not a Python expression: {expression!r} ({error.msg})") from None
+        for used in _NAME.findall(expression):
+            if used not in allowed and not keyword.iskeyword(used):
+                raise fail(
+                    f"{where} uses {used!r}, which is not an input, a param, out, a helper or a known "
+                    f"function (inputs: {', '.join(inputs)})"
+                )
+        for function in re.findall(r"(?<![\w.])math\.(\w+)", expression):
+            if not callable(getattr(math, function, None)) and not isinstance(getattr(math, function, None), float):
+                raise fail(f"{where} uses math.{function}, which the math module does not have")
+
+
+# Helper functions, each under one name of its own for generated code: id(function) → (alias, function).
+# (The function is kept, so its id is never reused by another.)
+_ALIASES: dict[int, tuple[str, Callable]] = {}
+
+
+def _alias(name: str, function: Callable) -> str:
+    """A name for ``function`` that no other function gets: ``_sigmoid`` → ``_h3_sigmoid``."""
+    found = _ALIASES.get(id(function))
+    if found is None:
+        found = _ALIASES[id(function)] = (f"_h{len(_ALIASES)}_{name.lstrip('_')}", function)
+    return found[0]
+
+
+def register_source(source: str, name: str) -> str:
+    """Keep generated ``source`` where tracebacks and ``inspect`` find it; return its file name.
+
+    Code made with ``exec`` has no file, so a traceback through it shows no
+    line. Entered in :mod:`linecache` under a name of its own (``<cube
+    backward #3>``), a failing rule shows its line, as a real file would.
+    """
+    filename = f"<{name} #{len(_SOURCES)}>"
+    _SOURCES.append(filename)
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    return filename
+
+
+_SOURCES: list[str] = []
 
 
 def contribution(derivative: str, g: str = "g") -> tuple[str, str]:

@@ -61,7 +61,7 @@ from .operation import Operation, register
 Number = Union[int, float]
 Operand = Union["Value", int, float]
 
-__all__ = ["Value", "logsumexp", "OPERATIONS"]
+__all__ = ["Value", "apply", "decode", "logsumexp", "OPERATIONS"]
 
 # Whether operations record the graph. ``autograd.no_grad`` manages both:
 # ``_grad_enabled`` is True while no thread is inside a ``no_grad`` block (one
@@ -89,19 +89,34 @@ def _as_constant(other: object) -> float | None:
     """A plain-number operand as a ``float``; ``None`` if it is not one.
 
     ``int``, ``float``, ``bool``, NumPy scalars (``np.float32``, ``np.int64``,
-    ``np.bool_``), ``Fraction``... A number too large for a float is an
-    ``OverflowError`` that shows the number.
+    ``np.bool_``), ``Fraction``... A number too large for a float (``10**400``,
+    ``np.longdouble("1e400")``) is an ``OverflowError`` that shows the number:
+    never a silent infinity.
     """
     if other.__class__ is float:
         return other
     if isinstance(other, numbers.Real) or _is_numpy_bool(other):
         try:
-            return float(other)
+            number = float(other)
         except OverflowError:
-            text = str(other)
-            shown = text if len(text) <= 30 else f"{text[:12]}...{text[-6:]} ({len(text)} digits)"
-            raise OverflowError(f"{shown} is too large for a float (the largest is about 1.8e308)") from None
+            raise _too_large(other) from None
+        if number in (math.inf, -math.inf) and other == other and not other == number:
+            raise _too_large(other)  # a wider float (np.longdouble) that a float cannot hold
+        return number
     return None
+
+
+def _too_large(number: object) -> OverflowError:
+    """The error for a number beyond the largest float, showing the number (briefly, if it is long)."""
+    try:
+        text = str(number)
+    except ValueError:  # an int of more digits than Python turns into text
+        exponent = math.floor(math.log10(abs(number)))
+        text = f"{'-' if number < 0 else ''}{10 ** (math.log10(abs(number)) - exponent):.6f}e+{exponent}"
+        text += f" ({exponent + 1} digits)"
+    if len(text) > 30:
+        text = f"{text[:12]}...{text[-6:]} ({len(text)} digits)"
+    return OverflowError(f"{text} is too large for a float (the largest is about 1.8e308)")
 
 
 def _is_numpy_bool(x: object) -> bool:
@@ -148,17 +163,48 @@ class Value:
     the engine keeps nodes in sets and dicts, where two different nodes that
     happen to hold the same number must stay two nodes. Compare ``a.data ==
     b.data`` for the numbers.
+
+    The lecture's way of adding an operation works too: make the result with
+    its children and its operation's name, and give it a ``_backward`` that
+    passes the gradient on (this node's record then holds that function)::
+
+        def cube(self):
+            out = Value(self.data ** 3, (self,), "cube")
+            def _backward():
+                self.grad += 3 * self.data ** 2 * out.grad
+            out._backward = _backward
+            return out
+        Value.cube = cube
+
+    ``backward()``, ``draw_graph`` and ``topological_order`` handle such nodes;
+    ``explain``, ``compile_graph`` and pickling need an operation written down
+    as an :class:`~autograd.operation.Operation` and refuse them with a
+    ``TypeError`` that says so.
+
+    >>> a = Value(2.0, label="a")
+    >>> c = Value(a.data ** 3, (a,), "cube")
+    >>> def _backward():
+    ...     a.grad += 3 * a.data ** 2 * c.grad
+    >>> c._backward = _backward
+    >>> c.backward(); a.grad
+    12.0
     """
 
     __slots__ = ("_data", "grad", "_label", "_operation", "_a", "_b")
 
-    def __init__(self, data: Number, label: str = "") -> None:
-        self._data = _check_data(data)
+    def __init__(self, data: Number, _children: Iterable[Value] | str = (), _op: str = "", label: str = "") -> None:
+        # A leaf from a float is the common case: six slot writes, no call.
+        self._data = data if data.__class__ is float else _check_data(data)
         self.grad = 0.0
-        self.label = label
-        self._operation = None
-        self._a = None
-        self._b = None
+        self._operation = self._a = self._b = None
+        if _children:  # micrograd's Value(data, (a, b), "*"), or Value(2.0, "x") with a label
+            if _children.__class__ is str:
+                if label:
+                    raise TypeError("Value(data, label): the label is given twice")
+                label, _children = _children, ()
+            else:
+                _record_children(self, _children, _op)
+        self._label = label if label.__class__ is str else _check_label(label)
 
     # ------------------------------------------------------------ the number and its name
     @property
@@ -178,9 +224,7 @@ class Value:
 
     @label.setter
     def label(self, label: str) -> None:
-        if not isinstance(label, str):
-            raise TypeError(f"label must be a str, not {type(label).__name__}")
-        self._label = label
+        self._label = label if label.__class__ is str else _check_label(label)
 
     # ------------------------------------------------------------ the graph
     @property
@@ -197,21 +241,12 @@ class Value:
     @property
     def parents(self) -> tuple[Value, ...]:
         """The ``Value``\\ s this node was computed from, in order (constants are not parents)."""
-        a = self._a
-        if a is None:
-            return ()
-        if a.__class__ is tuple:
-            return a
-        b = self._b
-        return (a, b) if isinstance(b, Value) else (a,)
+        return decode(self)[0]
 
     @property
     def constants(self) -> tuple[float, ...]:
         """The plain numbers of this node's operation: ``(2.0,)`` for ``x * 2``, ``(low, high)`` for clamp."""
-        b = self._b
-        if self._operation is None or b is None or isinstance(b, Value):
-            return ()
-        return b if b.__class__ is tuple else (b,)
+        return decode(self)[1]
 
     @property
     def constant(self) -> float | None:
@@ -245,12 +280,40 @@ class Value:
         >>> c._backward()       # one node's chain-rule step, by hand
         >>> a.grad, b.grad
         (-3.0, 2.0)
+
+        On a node made the lecture's way (``Value(data, children, op)``) it is
+        the function you assigned; on a node an operation of the engine made,
+        assigning it is an ``AttributeError``: its rule comes from its
+        operation's one definition.
         """
         operation = self._operation
         if operation is None:
             return _nothing
+        if operation.closure:
+            return operation.function
         backward = operation.backward
         return lambda: backward(self)
+
+    @_backward.setter
+    def _backward(self, function: Callable[[], None]) -> None:
+        operation = self._operation
+        if operation is not None and operation.closure:
+            if not callable(function):
+                raise TypeError(f"_backward must be a function of no arguments, not {type(function).__name__}")
+            operation.function = function
+        elif operation is not None:
+            raise AttributeError(
+                f"this node's backward rule comes from its operation's one definition "
+                f"({operation.name!r}: {operation.rule_text()}), which every node of it shares; "
+                "to write your own rule, make the node the lecture's way, "
+                "Value(data, (parents...), 'name'), or define an autograd.Operation"
+            )
+        elif _grad_enabled or _state.enabled:
+            raise AttributeError(
+                "a leaf has no parents to pass its gradient to: give _backward to a node made with "
+                "its children, Value(data, (parents...), 'name')"
+            )
+        # Under no_grad a node made with children records none (it is a leaf): nothing to pass on.
 
     # ``v.backward()`` and pickling walk the whole graph: they are defined in
     # ``autograd/graph.py`` (the graph walk imports this module, never the other
@@ -339,6 +402,111 @@ class Value:
 
 def _nothing() -> None:
     """A leaf's ``_backward``: nothing to pass on."""
+
+
+def _check_label(label: object) -> str:
+    if not isinstance(label, str):
+        raise TypeError(f"label must be a str, not {type(label).__name__}")
+    return label
+
+
+# ============================================================================
+# Reading a node: the one decoder of the slots
+# ============================================================================
+
+
+def decode(node: Value) -> tuple[tuple[Value, ...], tuple[float, ...]]:
+    """What ``node`` was computed from: its parents (``Value``\\ s) and its constants (plain numbers).
+
+    The one place that knows how a node keeps them in its two slots ``_a``
+    and ``_b``; every walk of the graph reads nodes through it (or, in a hot
+    loop, through a copy of its rule that a test compares with it):
+
+    * a leaf (``_operation is None``): nothing;
+    * many parents (``logsumexp``, or a node made the lecture's way,
+      ``Value(data, (a, b), "*")``): all of them, as a tuple in ``_a``;
+    * otherwise the first parent in ``_a``; in ``_b`` the second parent if
+      the operation has two (``operation.two_parents``), else its constants:
+      one number, a tuple of several, or ``None``.
+
+    The operation, not the class of what ``_b`` holds, says which: so a
+    subclass of ``Value`` is a parent in every position.
+
+    >>> x = Value(3.0)
+    >>> decode(x * 2.0) == ((x,), (2.0,)), decode(x * x) == ((x, x), ())
+    (True, True)
+    """
+    operation = node._operation
+    if operation is None:
+        return (), ()
+    a = node._a
+    if a.__class__ is tuple:
+        return a, ()
+    b = node._b
+    if operation.two_parents:
+        return (a, b), ()
+    if b is None:
+        return (a,), ()
+    return (a,), (b if b.__class__ is tuple else (b,))
+
+
+class _Closure:
+    """The record of a node made the lecture's way: ``Value(data, (a, b), "*")``, then ``_backward = f``.
+
+    Each such node has its own record (its own function), in the slot where an
+    engine-made node keeps its shared :class:`~autograd.operation.Operation`;
+    its parents are a tuple in ``_a``. ``backward()`` calls ``function()`` in
+    its place in the engine's order. What it computes is hidden in a closure,
+    so the parts of the engine that read an operation's definition (its
+    forward and derivatives) refuse it: see :meth:`refuse`.
+    """
+
+    __slots__ = ("name", "function")
+    closure = True
+    nary = True  # the parents are a tuple in ``_a``
+    two_parents = False
+    params = constants = ()
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.function: Callable[[], None] = _nothing
+
+    def backward(self, node: Value) -> None:
+        self.function()
+
+    def __repr__(self) -> str:
+        return f"<operation {self.name!r} written as a _backward closure>"
+
+    def refuse(self, what: str = "this") -> TypeError:
+        """The error for a use that needs the operation's definition, which a closure does not give."""
+        return TypeError(
+            f"{what} needs each operation's forward and derivatives written down, but {self.name!r} was "
+            "made the lecture's way (Value(data, children, op) with its own _backward), a closure the "
+            "engine cannot read; define it as an autograd.Operation(name, forward, derivatives) and "
+            "apply(...) it: backward, explain, compile_graph and pickling then all know it"
+        )
+
+    def __getattr__(self, name: str) -> object:
+        # forward, derivatives, helpers, local_derivatives...: what only a written-down operation has.
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise self.refuse()
+
+    def __reduce_ex__(self, protocol: object) -> object:
+        raise self.refuse("pickling (and copy.deepcopy)")
+
+
+def _record_children(node: Value, children: Iterable[Value], op: str) -> None:
+    """Make ``node`` the result of a lecture-style operation named ``op`` on ``children``."""
+    parents = tuple(children)
+    for parent in parents:
+        if not isinstance(parent, Value):
+            raise TypeError(f"Value(data, _children): every child must be a Value, not {type(parent).__name__}")
+    if not isinstance(op, str):
+        raise TypeError(f"Value(data, _children, _op): _op must be a str, not {type(op).__name__}")
+    if parents and (_grad_enabled or _state.enabled):
+        node._operation = _Closure(op)
+        node._a = parents
 
 
 def _np_ndarray() -> type:
@@ -723,10 +891,6 @@ def _define(name: str, source: str, doc: str) -> Callable:
     return method
 
 
-def _rule_text(operation: Operation) -> str:
-    return "; ".join(f"d/d{v} = {operation.derivatives[v]}" for v in operation.value_inputs)
-
-
 def _binary(operation: Operation, name: str, reflected_name: str, doc: str) -> tuple[Callable, Callable]:
     """``value OP other`` and the reflected ``number OP value`` (a number is a constant, not a node)."""
     both, const_b, const_a = operation, operation.variant("b"), operation.variant("a")
@@ -749,7 +913,7 @@ def _binary(operation: Operation, name: str, reflected_name: str, doc: str) -> t
         "        return NotImplemented\n"
         "    b = self._data\n" + _make_node(operation.forward, _record_name(const_a), "self", "a", "    ")
     )
-    text = f"``{operation.forward}``: {_rule_text(both)}. {doc}"
+    text = f"``{operation.forward}``: {both.rule_text()}. {doc}"
     return _define(name, source, text), _define(
         reflected_name, reflected, f"``number {operation.name} self``: {text}"
     )
@@ -764,7 +928,7 @@ def _unary(operation: Operation, doc: str, **defaults: str) -> Callable:
     source = f"def {operation.name}({signature}):\n{checks}    a = self._data\n" + _make_node(
         operation.forward, _record_name(operation), "self", stored, "    "
     )
-    return _define(operation.name, source, f"``{operation.forward}``: {_rule_text(operation)}. {doc}")
+    return _define(operation.name, source, f"``{operation.forward}``: {operation.rule_text()}. {doc}")
 
 
 def apply(operation: Operation, *operands: object) -> Value:
