@@ -56,7 +56,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Union
 
-from .operation import Operation, register
+from .operation import Operation, register, register_source
 
 Number = Union[int, float]
 Operand = Union["Value", int, float]
@@ -192,7 +192,9 @@ class Value:
 
     __slots__ = ("_data", "grad", "_label", "_operation", "_a", "_b")
 
-    def __init__(self, data: Number, _children: Iterable[Value] | str = (), _op: str = "", label: str = "") -> None:
+    def __init__(
+        self, data: Number, _children: Iterable[Value] | str = (), _op: str = "", label: str = ""
+    ) -> None:
         # A leaf from a float is the common case: six slot writes, no call.
         self._data = data if data.__class__ is float else _check_data(data)
         self.grad = 0.0
@@ -299,7 +301,9 @@ class Value:
         operation = self._operation
         if operation is not None and operation.closure:
             if not callable(function):
-                raise TypeError(f"_backward must be a function of no arguments, not {type(function).__name__}")
+                raise TypeError(
+                    f"_backward must be a function of no arguments, not {type(function).__name__}"
+                )
             operation.function = function
         elif operation is not None:
             raise AttributeError(
@@ -379,18 +383,28 @@ class Value:
         """NumPy's functions on a ``Value`` are the engine's operations: ``np.exp(v)`` is ``v.exp()``.
 
         So gradients flow through ``np.exp``, ``np.tanh``, ``a + b`` with a NumPy
-        scalar, and object arrays of ``Value``\\ s (``np.dot(W, x)``). A NumPy
-        function the engine has no operation for is a ``TypeError`` that says so.
+        scalar, and object arrays of ``Value``\\ s (``np.dot(W, x)``). With an
+        array, NumPy's rules hold: ``Value(2.0) * np.array([1.0, 2.0])`` is an
+        object array of ``Value``\\ s, one operation per element. Comparisons
+        (``np.float64(3) > v``) compare the numbers. A NumPy function the engine
+        has no operation for is a ``TypeError`` that says so.
         """
-        operation = _UFUNCS.get(ufunc.__name__)
-        if method != "__call__" or operation is None or kwargs:
+        name = ufunc.__name__
+        if method != "__call__" or kwargs or (name not in _UFUNCS and name not in _COMPARISONS):
             known = ", ".join(sorted(_UFUNCS))
             raise TypeError(
-                f"numpy.{ufunc.__name__} ({method}) has no Value operation; "
-                f"the engine maps these ufuncs: {known}"
+                f"numpy.{name} ({method}) has no Value operation; the engine maps these ufuncs: {known}"
             )
-        if any(isinstance(x, _np_ndarray()) for x in inputs):
-            return NotImplemented  # let NumPy loop over the array, calling us per element
+        np = sys.modules["numpy"]
+        inputs = tuple(x[()] if isinstance(x, np.ndarray) and x.ndim == 0 else x for x in inputs)
+        if any(isinstance(x, np.ndarray) for x in inputs):
+            # Each Value as a 0-d object array: NumPy then broadcasts and calls the operation per
+            # element (v * 2.0, 2.0 * v, v.exp()...), giving an object array of Values.
+            return ufunc(*(np.array(x, dtype=object) if isinstance(x, Value) else x for x in inputs))
+        if name in _COMPARISONS:
+            a, b = (self._other_data(x) for x in inputs)
+            return NotImplemented if a is None or b is None else _COMPARISONS[name](a, b)
+        operation = _UFUNCS[name]
         operands = [x if isinstance(x, Value) else _as_constant(x) for x in inputs]
         if any(x is None for x in operands):
             return NotImplemented
@@ -501,17 +515,14 @@ def _record_children(node: Value, children: Iterable[Value], op: str) -> None:
     parents = tuple(children)
     for parent in parents:
         if not isinstance(parent, Value):
-            raise TypeError(f"Value(data, _children): every child must be a Value, not {type(parent).__name__}")
+            raise TypeError(
+                f"Value(data, _children): every child must be a Value, not {type(parent).__name__}"
+            )
     if not isinstance(op, str):
         raise TypeError(f"Value(data, _children, _op): _op must be a str, not {type(op).__name__}")
     if parents and (_grad_enabled or _state.enabled):
         node._operation = _Closure(op)
         node._a = parents
-
-
-def _np_ndarray() -> type:
-    """NumPy's array type (only asked from inside a NumPy call, so NumPy is loaded already)."""
-    return sys.modules["numpy"].ndarray
 
 
 # ============================================================================
@@ -932,45 +943,112 @@ def _unary(operation: Operation, doc: str, **defaults: str) -> Callable:
 
 
 def apply(operation: Operation, *operands: object) -> Value:
-    """``operation`` on ``operands`` (``Value``\\ s or plain numbers, then its params): the general path.
+    """``operation`` on ``operands`` (``Value``\\ s or plain numbers, then its params).
 
-    The ``Value`` methods are this, specialised. Use it for an operation of
-    your own: define an :class:`~autograd.operation.Operation` (forward and
-    local derivatives) and ``apply`` it; backward, ``compile_graph`` and
-    ``explain`` then know it too.
+    Use it for an operation of your own: define an
+    :class:`~autograd.operation.Operation` (forward and local derivatives) and
+    ``apply`` it; backward, ``compile_graph``, ``explain`` and ``gradcheck``
+    then know it too. The first call writes a function for the operation, as
+    the methods of ``Value`` are written (one branch per way of mixing
+    ``Value``\\ s and plain numbers), so later calls run as fast as a built-in
+    operation's.
+
+    >>> from autograd.operation import Operation
+    >>> CUBE = Operation("cube", "a * a * a", {"a": "3.0 * a * a"})
+    >>> x = Value(2.0)
+    >>> y = apply(CUBE, x); y.backward()
+    >>> y.data, x.grad
+    (8.0, 12.0)
+    """
+    run = _APPLIERS.get(operation)
+    if run is None:
+        run = _APPLIERS[operation] = _applier(operation.base)
+    return run(*operands)
+
+
+# Each operation's own ``apply``, written at its first use (see ``_applier``).
+_APPLIERS: dict[Operation, Callable[..., Value]] = {}
+
+
+def _applier(operation: Operation) -> Callable[..., Value]:
+    """Write ``apply`` for one operation: the ``Value`` methods' code, with every variant as a branch.
+
+    For ``a * b`` the branches are: both ``Value``\\ s (record ``*``); ``a``
+    a ``Value``, ``b`` a number (record ``a * c``); the reverse; and neither
+    (an error). The operation's helpers, its variants and its name reach the
+    code as variables of an enclosing function (fast to read, and its own:
+    two operations with helpers of the same name cannot mix them up).
     """
     if operation.nary:
-        (values,) = operands
-        values = tuple(v if isinstance(v, Value) else Value(_check_data(v)) for v in values)
-        if not values:
-            raise ValueError(f"{operation.name}: needs at least one input")
-        numbers_ = tuple(v._data for v in values)
-        return _result(operation.compute(numbers_), operation, values, None)
-    inputs, params = operands[: len(operation.inputs)], operands[len(operation.inputs) :]
-    if len(inputs) != len(operation.inputs) or len(params) != len(operation.params):
-        raise TypeError(
-            f"{operation.name} takes {len(operation.inputs)} inputs and {len(operation.params)} params, "
-            f"not {len(operands)} operands"
-        )
-    constants = [n for n, x in zip(operation.inputs, inputs, strict=True) if not isinstance(x, Value)]
-    variant = operation.base.variant(*constants)
-    if len(variant.value_inputs) == 0:
-        raise TypeError(f"{operation.name}: at least one input must be a Value")
-    numbers_ = [
-        x._data if isinstance(x, Value) else _param(x, n, operation.name)
-        for n, x in zip(operation.inputs, inputs, strict=True)
+        return lambda *operands: _apply_many(operation, *operands)
+    inputs, params = operation.inputs, operation.params
+    records: dict[str, Operation] = {}
+    lines = [
+        f"if len(_operands) != {len(inputs) + len(params)}:",
+        "    raise _arity_error(_OPERATION, _operands)",
+        f"{', '.join(inputs + params)}, = _operands",
     ]
-    params = [_param(p, n, operation.name) for n, p in zip(operation.params, params, strict=True)]
-    data = variant.compute(*numbers_, *params)
-    parents = [x for x in inputs if isinstance(x, Value)]
-    stored = [x for n, x in zip(operation.inputs, numbers_, strict=True) if n in variant.constants] + params
-    a = parents[0]
-    b = (
-        parents[1]
-        if len(parents) > 1
-        else (stored[0] if len(stored) == 1 else tuple(stored) if stored else None)
+    lines += [f"{p} = {p} if {p}.__class__ is float else _param({p}, {p!r}, _NAME)" for p in params]
+
+    def branch(i: int, values: list[str], indent: str) -> None:
+        if i < len(inputs):
+            lines.append(f"{indent}if isinstance({inputs[i]}, Value):")
+            branch(i + 1, [*values, inputs[i]], indent + "    ")
+            branch(i + 1, values, indent)
+            return
+        if not values:
+            lines.append(f"{indent}raise TypeError(f'{{_NAME}}: at least one input must be a Value')")
+            return
+        variant = operation.variant(*(n for n in inputs if n not in values))
+        record = f"_RECORD_{len(records)}"
+        records[record] = variant
+        for k, name in enumerate(values):
+            lines.append(f"{indent}_node{k} = {name}")
+            lines.append(f"{indent}{name} = _node{k}._data")
+        for name in variant.stored_numbers[: len(variant.constants)]:
+            lines.append(
+                f"{indent}{name} = {name} if {name}.__class__ is float else _param({name}, {name!r}, _NAME)"
+            )
+        stored = variant.stored_numbers
+        slot_b = (
+            "_node1"
+            if len(values) == 2
+            else "None"
+            if not stored
+            else stored[0]
+            if len(stored) == 1
+            else (f"({', '.join(stored)},)")
+        )
+        lines.extend(_make_node(variant.bound_forward, record, "_node0", slot_b, indent).splitlines())
+
+    branch(0, [], "")
+    free = ["_OPERATION", "_NAME", *records, *operation.bound_helpers]
+    source = (
+        f"def make({', '.join(free)}):\n"
+        "    def run(*_operands):\n" + "".join(f"        {line}\n" for line in lines) + "    return run\n"
     )
-    return _result(data, variant, a, b)
+    namespace: dict[str, Callable] = {}
+    exec(compile(source, register_source(source, f"apply {operation.name}"), "exec"), globals(), namespace)
+    run = namespace["make"](operation, operation.name, *records.values(), *operation.bound_helpers.values())
+    run.__qualname__ = run.__name__ = f"apply_{operation.name}" if operation.name.isidentifier() else "apply"
+    return run
+
+
+def _arity_error(operation: Operation, operands: tuple) -> TypeError:
+    return TypeError(
+        f"{operation.name} takes {len(operation.inputs)} inputs and {len(operation.params)} params, "
+        f"not {len(operands)} operands"
+    )
+
+
+def _apply_many(operation: Operation, *operands: object) -> Value:
+    """``apply`` for an operation of any number of inputs (``logsumexp``): one iterable of them."""
+    if len(operands) != 1:
+        raise TypeError(f"{operation.name} takes one iterable of inputs, not {len(operands)} operands")
+    values = tuple(v if isinstance(v, Value) else Value(_check_data(v)) for v in operands[0])
+    if not values:
+        raise ValueError(f"{operation.name}: needs at least one input")
+    return _result(operation.compute(tuple(v._data for v in values)), operation, values, None)
 
 
 def _result(data: float, operation: Operation, a: object, b: object) -> Value:
@@ -1045,6 +1123,14 @@ def _install() -> None:
 
 
 _install()
+
+#: NumPy's comparison ufuncs on scalars: the numbers compared, as ``Value``'s own ``<``... do.
+_COMPARISONS: dict[str, Callable[[object, object], object]] = {
+    "greater": lambda a, b: a > b,
+    "greater_equal": lambda a, b: a >= b,
+    "less": lambda a, b: a < b,
+    "less_equal": lambda a, b: a <= b,
+}
 
 #: NumPy ufuncs and the engine's operations they stand for (``Value.__array_ufunc__``).
 _UFUNCS: dict[str, Callable] = {
