@@ -80,6 +80,11 @@ def expression(node: Value, names: dict[Value, str], digits: int = 4) -> str:
     operation = node.operation
     if operation is None:
         return names[node]
+    if operation.closure:  # made the lecture's way: its name and its parents are all there is to show
+        parents = [names[p] for p in node.parents]
+        if len(parents) == 2 and operation.name in ("+", "-", "*", "/", "**"):
+            return f"{names[node]} = {parents[0]} {operation.name} {parents[1]}"
+        return f"{names[node]} = {operation.name}({', '.join(parents)})"
     shown = substitute(operation.shown, _symbols(node, names, digits))
     return f"{names[node]} = {_pretty(shown)}"
 
@@ -247,6 +252,9 @@ def explain(root: Value, show: bool = True, names: dict[Value, str] | None = Non
     if not isinstance(show, bool):
         raise TypeError(f"show must be True or False, not {show!r}")
     order = topological_order(root)
+    for node in order:
+        if node.operation is not None and node.operation.closure:
+            raise node.operation.refuse("explain")
     names = node_names(order) if names is None else {**node_names(order), **names}
 
     for node in order:

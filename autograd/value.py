@@ -491,7 +491,9 @@ class _Closure:
     def __repr__(self) -> str:
         return f"<operation {self.name!r} written as a _backward closure>"
 
-    def refuse(self, what: str = "this") -> TypeError:
+    def refuse(
+        self, what: str = "the engine's own work on a graph (explain, compile_graph, pickling)"
+    ) -> TypeError:
         """The error for a use that needs the operation's definition, which a closure does not give."""
         return TypeError(
             f"{what} needs each operation's forward and derivatives written down, but {self.name!r} was "
