@@ -105,6 +105,7 @@ class Operation:
         shown: str | None = None,
         constants: frozenset[str] = frozenset(),
         base: Operation | None = None,
+        prebuilt: Mapping[frozenset[str], Mapping[str, Callable]] | None = None,
     ) -> None:
         if base is None:
             _check_definition(name, forward, derivatives, inputs, params, helpers or {}, nary)
@@ -136,11 +137,15 @@ class Operation:
         self.bound_derivatives = MappingProxyType(
             {k: substitute(d, aliases) for k, d in self.derivatives.items()}
         )
-        self.backward = self._compile_backward()
-        self.local_derivatives = self._compile_locals()
-        self.compute = self._define(
-            "compute", "xs" if nary else ", ".join(self.inputs + params), [f"return {forward}"]
+        # The three functions made from the definition: written ahead of time for the built-in
+        # operations (``autograd/_generated.py``, handed in as ``prebuilt``), with exec otherwise.
+        self._prebuilt = prebuilt
+        functions = (prebuilt or {}).get(constants, {})
+        self.backward: Callable = functions.get("backward") or self._define("backward")
+        self.local_derivatives: Callable = functions.get("local_derivatives") or self._define(
+            "local_derivatives"
         )
+        self.compute: Callable = functions.get("compute") or self._define("compute")
 
     def __repr__(self) -> str:
         constant = f", constants={sorted(self.constants)}" if self.constants else ""
@@ -191,6 +196,7 @@ class Operation:
                 shown=self.shown,
                 constants=key,
                 base=self,
+                prebuilt=self._prebuilt,
             )
         return found
 
@@ -217,8 +223,28 @@ class Operation:
         return {m.group(1) for m in _NAME.finditer(expression)}
 
     # ------------------------------------------------------------ the interpreter's backward
-    def _compile_backward(self) -> Callable:
-        """Generate ``backward(node)``: ``parent.grad += node.grad * (local)`` for each input."""
+    def source(self, kind: str, name: str | None = None) -> str:
+        """The source of one function made from the definition, as ``def name(...)``.
+
+        ``kind`` is ``"backward"`` (``backward(node)``: ``parent.grad += node.grad
+        * (local)`` for each input), ``"local_derivatives"`` (``(d(node)/d(parent),
+        ...)``) or ``"compute"`` (the forward expression on numbers).
+        """
+        if kind == "backward":
+            arguments, lines = "node", self._backward_lines()
+        elif kind == "local_derivatives":
+            arguments, lines = "node", self._locals_lines()
+        elif kind == "compute":
+            arguments, lines = (
+                "xs" if self.nary else ", ".join(self.inputs + self.params),
+                [f"return {self.forward}"],
+            )
+        else:
+            raise ValueError(f"no function of kind {kind!r}: backward, local_derivatives or compute")
+        return f"def {name or kind}({arguments}):\n" + "".join(f"    {line}\n" for line in lines)
+
+    def _backward_lines(self) -> list[str]:
+        """The body of ``backward(node)``."""
         where = self.storage()
         lines = ["g = node.grad"]
         if self.nary:
@@ -246,10 +272,10 @@ class Operation:
                 lines.append("out = node._data")
             for k, name in enumerate(self.value_inputs):
                 lines.append(_accumulate(f"p{k}", self.derivatives[name]))
-        return self._define("backward", "node", lines)
+        return lines
 
-    def _compile_locals(self) -> Callable:
-        """Generate ``local_derivatives(node)``: d(node)/d(parent) for each parent, in order."""
+    def _locals_lines(self) -> list[str]:
+        """The body of ``local_derivatives(node)``: d(node)/d(parent) for each parent, in order."""
         where = self.storage()
         if self.nary:
             lines = [
@@ -264,10 +290,10 @@ class Operation:
                 lines.append(f"{name} = {where[name]}")
             body = ", ".join(f"float({self.derivatives[v]})" for v in self.value_inputs)
             lines.append(f"return ({body},)")
-        return self._define("local_derivatives", "node", lines)
+        return lines
 
-    def _define(self, name: str, arguments: str, lines: list[str]) -> Callable:
-        source = f"def {name}({arguments}):\n" + "".join(f"    {line}\n" for line in lines)
+    def _define(self, name: str) -> Callable:
+        source = self.source(name)
         namespace: dict[str, Any] = {"math": math, **self.helpers}
         exec(compile(source, register_source(source, f"{self.name} {name}"), "exec"), namespace)
         function = namespace[name]

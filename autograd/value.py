@@ -54,8 +54,10 @@ import numbers
 import sys
 import threading
 from collections.abc import Callable, Iterable
-from typing import Union
+from types import FunctionType
+from typing import Any, Union
 
+from . import _generated
 from .operation import Operation, register, register_source
 
 Number = Union[int, float]
@@ -149,7 +151,7 @@ def _param(x: object, name: str, op: str) -> float:
 # ============================================================================
 
 
-class Value:
+class Value(_generated.Operators):
     """One float in a computation graph, with the gradient of the output w.r.t. it.
 
     >>> x = Value(3.0, label="x")
@@ -191,6 +193,12 @@ class Value:
     """
 
     __slots__ = ("_data", "grad", "_label", "_operation", "_a", "_b")
+    _data: float
+    grad: float
+    _label: str
+    _operation: Operation | _Closure | None
+    _a: Any  # the first parent, or all the parents as a tuple; None for a leaf
+    _b: Any  # the second parent, or the constant(s); None
 
     def __init__(
         self, data: Number, _children: Iterable[Value] | str = (), _op: str = "", label: str = ""
@@ -410,8 +418,9 @@ class Value:
             return NotImplemented
         return operation(*operands)
 
-    # The operators and methods below are generated from the operation table
-    # at the end of this module (see ``_install``).
+    # The operators (``+``, ``*``...) and the methods of the operations (``tanh``...) are
+    # inherited from ``Operators`` in ``autograd/_generated.py``, written from the operation
+    # table at the end of this module by ``python -m autograd.codegen`` (see ``_install``).
 
 
 def _nothing() -> None:
@@ -756,6 +765,93 @@ _HELPERS = {
 }
 
 
+# ============================================================================
+# The generated code: names, and binding it here
+# ============================================================================
+
+
+def _make_node(forward: str, record: str, a: str, b: str, indent: str) -> str:
+    """Source that creates the result node (a leaf under ``no_grad``) and returns it.
+
+    The one template of every node an operation makes: the methods written
+    into ``autograd/_generated.py`` and the ``apply`` of a user operation.
+    """
+    lines = [
+        "out = _new(Value)",
+        f"out._data = {forward}",
+        "out.grad = 0.0",
+        'out._label = ""',
+        "if _grad_enabled or _state.enabled:",
+        f"    out._operation = {record}",
+        f"    out._a = {a}",
+        f"    out._b = {b}",
+        "else:",
+        "    out._operation = out._a = out._b = None",
+        "return out",
+    ]
+    return "".join(f"{indent}{line}\n" for line in lines)
+
+
+#: The functions each variant of an operation has (see ``Operation.source``).
+KINDS = ("backward", "local_derivatives", "compute")
+_WORDS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow"}
+
+
+def _stem(name: str, constants: Iterable[str]) -> str:
+    """``"mul"``, ``"mul_constant_b"``: a Python name for one variant of the operation ``name``."""
+    stem = _WORDS.get(name, name)
+    constants = sorted(constants)
+    return stem + ("_constant_" + "_".join(constants) if constants else "")
+
+
+def _record_name(operation: Operation) -> str:
+    """The module-level name generated methods record a variant by: ``_OP_mul_constant_b``."""
+    return "_OP_" + _stem(operation.base.name, operation.constants)
+
+
+def _function_name(operation: Operation, kind: str) -> str:
+    """The name of a variant's generated function: ``_mul_constant_b_backward``."""
+    return f"_{_stem(operation.base.name, operation.constants)}_{kind}"
+
+
+def _variants(operation: Operation) -> list[Operation]:
+    """The variants the methods use: the operation, and for two inputs each one as a constant."""
+    if operation.nary or len(operation.inputs) != 2:
+        return [operation]
+    return [operation, operation.variant("b"), operation.variant("a")]
+
+
+def _bind(function: Callable) -> Callable:
+    """``function`` (from ``_generated.py``) running in this module's namespace.
+
+    The same code (so its source, line numbers and tracebacks are those of
+    ``_generated.py``), reading its globals here: the helpers, the records,
+    and the switch ``_grad_enabled`` that ``no_grad`` flips in this module.
+    """
+    bound = FunctionType(function.__code__, globals(), function.__name__, function.__defaults__)
+    bound.__kwdefaults__ = function.__kwdefaults__
+    bound.__doc__ = function.__doc__
+    bound.__qualname__ = function.__qualname__.replace("Operators.", "Value.")
+    bound.__annotations__ = function.__annotations__
+    bound.__module__ = __name__
+    return bound
+
+
+def _prebuilt(name: str, inputs: Iterable[str]) -> dict[frozenset[str], dict[str, Callable]]:
+    """The generated functions of operation ``name``'s variants, each bound here (missing ones left out)."""
+    inputs = tuple(inputs)
+    keys = [()] + ([("b",), ("a",)] if len(inputs) == 2 else [])
+    found: dict[frozenset[str], dict[str, Callable]] = {}
+    for constants in keys:
+        functions = {}
+        for kind in KINDS:
+            function = getattr(_generated, f"_{_stem(name, constants)}_{kind}", None)
+            if function is not None:
+                functions[kind] = _bind(function)
+        found[frozenset(constants)] = functions
+    return found
+
+
 def _op(
     name: str,
     forward: str,
@@ -766,7 +862,10 @@ def _op(
     **derivatives: str,
 ) -> Operation:
     """Define and register one operation (see ``autograd/operation.py``)."""
-    operation = Operation(name, forward, derivatives, params=params, helpers=_HELPERS, nary=nary, shown=shown)
+    prebuilt = _prebuilt(name, () if nary else derivatives)
+    operation = Operation(
+        name, forward, derivatives, params=params, helpers=_HELPERS, nary=nary, shown=shown, prebuilt=prebuilt
+    )
     return register(operation)
 
 
@@ -861,87 +960,6 @@ OPERATIONS: dict[str, Operation] = {
 # ============================================================================
 # Methods generated from the operations
 # ============================================================================
-
-
-def _make_node(forward: str, record: str, a: str, b: str, indent: str) -> str:
-    """Source that creates the result node (a leaf under ``no_grad``) and returns it."""
-    lines = [
-        "out = _new(Value)",
-        f"out._data = {forward}",
-        "out.grad = 0.0",
-        'out._label = ""',
-        "if _grad_enabled or _state.enabled:",
-        f"    out._operation = {record}",
-        f"    out._a = {a}",
-        f"    out._b = {b}",
-        "else:",
-        "    out._operation = out._a = out._b = None",
-        "return out",
-    ]
-    return "".join(f"{indent}{line}\n" for line in lines)
-
-
-_WORDS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow"}
-
-
-def _record_name(operation: Operation) -> str:
-    """A module-level name for ``operation`` (a variant included), for generated code to refer to."""
-    name = "_OP_" + _WORDS.get(operation.base.name, operation.base.name)
-    if operation.constants:
-        name += "_constant_" + "_".join(sorted(operation.constants))
-    globals()[name] = operation
-    return name
-
-
-def _define(name: str, source: str, doc: str) -> Callable:
-    """Compile a generated method in this module's namespace (it reads ``_grad_enabled`` there)."""
-    namespace: dict[str, object] = {}
-    exec(compile(source, f"<Value.{name}>", "exec"), globals(), namespace)
-    method = namespace[name]
-    method.__doc__ = doc
-    method.__qualname__ = f"Value.{name}"
-    method.source = source
-    return method
-
-
-def _binary(operation: Operation, name: str, reflected_name: str, doc: str) -> tuple[Callable, Callable]:
-    """``value OP other`` and the reflected ``number OP value`` (a number is a constant, not a node)."""
-    both, const_b, const_a = operation, operation.variant("b"), operation.variant("a")
-    source = (
-        f"def {name}(self, other):\n"
-        "    if isinstance(other, Value):\n"
-        "        a = self._data\n"
-        "        b = other._data\n"
-        + _make_node(operation.forward, _record_name(both), "self", "other", "        ")
-        + "    a = self._data\n"
-        "    b = _as_constant(other)\n"
-        "    if b is None:\n"
-        "        return NotImplemented\n"
-        + _make_node(operation.forward, _record_name(const_b), "self", "b", "    ")
-    )
-    reflected = (
-        f"def {reflected_name}(self, other):\n"
-        "    a = _as_constant(other)\n"
-        "    if a is None:\n"
-        "        return NotImplemented\n"
-        "    b = self._data\n" + _make_node(operation.forward, _record_name(const_a), "self", "a", "    ")
-    )
-    text = f"``{operation.forward}``: {both.rule_text()}. {doc}"
-    return _define(name, source, text), _define(
-        reflected_name, reflected, f"``number {operation.name} self``: {text}"
-    )
-
-
-def _unary(operation: Operation, doc: str, **defaults: str) -> Callable:
-    """The method ``value.NAME(params...)``: the operation on this node, params as plain numbers."""
-    params = operation.params
-    signature = ", ".join(["self", *(f"{p}={defaults[p]}" if p in defaults else p for p in params)])
-    checks = "".join(f"    {p} = _param({p}, {p!r}, {operation.name!r})\n" for p in params)
-    stored = "None" if not params else params[0] if len(params) == 1 else f"({', '.join(params)})"
-    source = f"def {operation.name}({signature}):\n{checks}    a = self._data\n" + _make_node(
-        operation.forward, _record_name(operation), "self", stored, "    "
-    )
-    return _define(operation.name, source, f"``{operation.forward}``: {operation.rule_text()}. {doc}")
 
 
 def apply(operation: Operation, *operands: object) -> Value:
@@ -1081,47 +1099,13 @@ def logsumexp(values: Iterable[Value | float]) -> Value:
 
 
 def _install() -> None:
-    """Attach the generated operators and methods to ``Value``."""
-    for operation, name, reflected, doc in (
-        (ADD, "__add__", "__radd__", "The gradient passes through unchanged."),
-        (SUB, "__sub__", "__rsub__", "Unchanged to a, negated to b."),
-        (MUL, "__mul__", "__rmul__", "Each input is scaled by the other."),
-        (DIV, "__truediv__", "__rtruediv__", "One correctly rounded division, not a * b**-1."),
-        (POW, "__pow__", "__rpow__", "A negative base needs an integer power."),
-        (MAXIMUM, "maximum", "_rmaximum", "Ties share the gradient equally, as in PyTorch."),
-        (MINIMUM, "minimum", "_rminimum", "Ties share the gradient equally, as in PyTorch."),
-    ):
-        forward, backward_ = _binary(operation, name, reflected, doc)
-        setattr(Value, name, forward)
-        setattr(Value, reflected, backward_)
-    for operation, doc, defaults in (
-        (NEG, "Negation.", {}),
-        (ABS, "Slope 0 at the kink.", {}),
-        (SQRT, "Infinite slope at 0.", {}),
-        (EXP, "Overflows (an OverflowError) above about 709.78.", {}),
-        (LOG, "Natural logarithm, for a > 0.", {}),
-        (LOG1P, "ln(1 + a), accurate for tiny a.", {}),
-        (TANH, "Finite for every input.", {}),
-        (SIGMOID, "Never overflows.", {}),
-        (SOFTPLUS, "A smooth ReLU; never overflows.", {}),
-        (RELU, "0 at the kink; NaN passes through.", {}),
-        (LEAKY_RELU, "A small slope for negative inputs.", {"slope": "0.01"}),
-        (SIN, "", {}),
-        (COS, "", {}),
-        (CLAMP, "Use None for no bound.", {}),
-    ):
-        setattr(Value, operation.name, _unary(operation, doc, **defaults))
-    Value.__neg__ = Value.neg
-    Value.__abs__ = Value.abs
-    del Value.neg
-    clamp = Value.clamp
-
-    def clamped(self: Value, low: float | None = None, high: float | None = None) -> Value:
-        return clamp(self, -math.inf if low is None else low, math.inf if high is None else high)
-
-    clamped.__doc__ = clamp.__doc__ + ("\n\n        >>> Value(-3.0).clamp(low=-1.0).data\n        -1.0\n")
-    clamped.__name__ = clamped.__qualname__ = "clamp"
-    Value.clamp = clamped
+    """Bind the generated methods to ``Value`` and name each variant where they find it."""
+    for operation in OPERATIONS.values():
+        for variant in _variants(operation):
+            globals()[_record_name(variant)] = variant
+    for name, function in vars(_generated.Operators).items():
+        if isinstance(function, FunctionType):
+            setattr(Value, name, _bind(function))
 
 
 _install()
