@@ -90,8 +90,12 @@ class Operators:
     """The operators and methods of ``Value``: its base class, what a type checker and IDE see."""
 
     __slots__ = ()
+    # The slots of Value (declared there), as the methods below read them:
+    _data: float
+    grad: float
+    _label: str
 
-    def __add__(self: Value, other: Value | float) -> Value:
+    def __add__(self, other: Value | float) -> Value:
         """``a + b``: d/da = 1.0; d/db = 1.0. The gradient passes through unchanged."""
         if isinstance(other, Value):
             a = self._data
@@ -108,7 +112,7 @@ class Operators:
                 out._operation = out._a = out._b = None
             return out
         a = self._data
-        b = _as_constant(other)
+        b = _as_constant(other)  # type: ignore[assignment]  # float above, float | None here
         if b is None:
             return NotImplemented
         out = _new(Value)
@@ -123,7 +127,7 @@ class Operators:
             out._operation = out._a = out._b = None
         return out
 
-    def __radd__(self: Value, other: float) -> Value:
+    def __radd__(self, other: float) -> Value:
         """``number + self``: ``a + b``: d/da = 1.0; d/db = 1.0. The gradient passes through unchanged."""
         a = _as_constant(other)
         if a is None:
@@ -141,7 +145,7 @@ class Operators:
             out._operation = out._a = out._b = None
         return out
 
-    def __sub__(self: Value, other: Value | float) -> Value:
+    def __sub__(self, other: Value | float) -> Value:
         """``a - b``: d/da = 1.0; d/db = -1.0. Unchanged to a, negated to b."""
         if isinstance(other, Value):
             a = self._data
@@ -158,7 +162,7 @@ class Operators:
                 out._operation = out._a = out._b = None
             return out
         a = self._data
-        b = _as_constant(other)
+        b = _as_constant(other)  # type: ignore[assignment]  # float above, float | None here
         if b is None:
             return NotImplemented
         out = _new(Value)
@@ -173,7 +177,7 @@ class Operators:
             out._operation = out._a = out._b = None
         return out
 
-    def __rsub__(self: Value, other: float) -> Value:
+    def __rsub__(self, other: float) -> Value:
         """``number - self``: ``a - b``: d/da = 1.0; d/db = -1.0. Unchanged to a, negated to b."""
         a = _as_constant(other)
         if a is None:
@@ -191,7 +195,7 @@ class Operators:
             out._operation = out._a = out._b = None
         return out
 
-    def __mul__(self: Value, other: Value | float) -> Value:
+    def __mul__(self, other: Value | float) -> Value:
         """``a * b``: d/da = b; d/db = a. Each input is scaled by the other."""
         if isinstance(other, Value):
             a = self._data
@@ -208,7 +212,7 @@ class Operators:
                 out._operation = out._a = out._b = None
             return out
         a = self._data
-        b = _as_constant(other)
+        b = _as_constant(other)  # type: ignore[assignment]  # float above, float | None here
         if b is None:
             return NotImplemented
         out = _new(Value)
@@ -223,7 +227,7 @@ class Operators:
             out._operation = out._a = out._b = None
         return out
 
-    def __rmul__(self: Value, other: float) -> Value:
+    def __rmul__(self, other: float) -> Value:
         """``number * self``: ``a * b``: d/da = b; d/db = a. Each input is scaled by the other."""
         a = _as_constant(other)
         if a is None:
@@ -241,7 +245,7 @@ class Operators:
             out._operation = out._a = out._b = None
         return out
 
-    def __truediv__(self: Value, other: Value | float) -> Value:
+    def __truediv__(self, other: Value | float) -> Value:
         """``_divide(a, b)``: d/da = 1.0 / b; d/db = -out / b. One correctly rounded division, not a *
         b**-1.
         """
@@ -260,7 +264,7 @@ class Operators:
                 out._operation = out._a = out._b = None
             return out
         a = self._data
-        b = _as_constant(other)
+        b = _as_constant(other)  # type: ignore[assignment]  # float above, float | None here
         if b is None:
             return NotImplemented
         out = _new(Value)
@@ -275,7 +279,7 @@ class Operators:
             out._operation = out._a = out._b = None
         return out
 
-    def __rtruediv__(self: Value, other: float) -> Value:
+    def __rtruediv__(self, other: float) -> Value:
         """``number / self``: ``_divide(a, b)``: d/da = 1.0 / b; d/db = -out / b. One correctly rounded
         division, not a * b**-1.
         """
@@ -295,7 +299,7 @@ class Operators:
             out._operation = out._a = out._b = None
         return out
 
-    def __pow__(self: Value, other: Value | float) -> Value:
+    def __pow__(self, other: Value | float) -> Value:
         """``_power(a, b)``: d/da = _power_slope(a, b); d/db = _power_exponent_slope(a, out). A
         negative base needs an integer power.
         """
@@ -314,7 +318,7 @@ class Operators:
                 out._operation = out._a = out._b = None
             return out
         a = self._data
-        b = _as_constant(other)
+        b = _as_constant(other)  # type: ignore[assignment]  # float above, float | None here
         if b is None:
             return NotImplemented
         out = _new(Value)
@@ -329,7 +333,7 @@ class Operators:
             out._operation = out._a = out._b = None
         return out
 
-    def __rpow__(self: Value, other: float) -> Value:
+    def __rpow__(self, other: float) -> Value:
         """``number ** self``: ``_power(a, b)``: d/da = _power_slope(a, b); d/db =
         _power_exponent_slope(a, out). A negative base needs an integer power.
         """
@@ -349,7 +353,7 @@ class Operators:
             out._operation = out._a = out._b = None
         return out
 
-    def maximum(self: Value, other: Value | float) -> Value:
+    def maximum(self, other: Value | float) -> Value:
         """``_maximum(a, b)``: d/da = 0.5 if a == b else 0.0 if a < b else 1.0; d/db = 0.5 if a == b
         else 0.0 if a > b else 1.0. Ties share the gradient equally, as in PyTorch.
         """
@@ -368,7 +372,7 @@ class Operators:
                 out._operation = out._a = out._b = None
             return out
         a = self._data
-        b = _as_constant(other)
+        b = _as_constant(other)  # type: ignore[assignment]  # float above, float | None here
         if b is None:
             return NotImplemented
         out = _new(Value)
@@ -383,7 +387,7 @@ class Operators:
             out._operation = out._a = out._b = None
         return out
 
-    def _rmaximum(self: Value, other: float) -> Value:
+    def _rmaximum(self, other: float) -> Value:
         """``number maximum self``: ``_maximum(a, b)``: d/da = 0.5 if a == b else 0.0 if a < b else
         1.0; d/db = 0.5 if a == b else 0.0 if a > b else 1.0. Ties share the gradient equally, as in
         PyTorch.
@@ -404,7 +408,7 @@ class Operators:
             out._operation = out._a = out._b = None
         return out
 
-    def minimum(self: Value, other: Value | float) -> Value:
+    def minimum(self, other: Value | float) -> Value:
         """``_minimum(a, b)``: d/da = 0.5 if a == b else 0.0 if a > b else 1.0; d/db = 0.5 if a == b
         else 0.0 if a < b else 1.0. Ties share the gradient equally, as in PyTorch.
         """
@@ -423,7 +427,7 @@ class Operators:
                 out._operation = out._a = out._b = None
             return out
         a = self._data
-        b = _as_constant(other)
+        b = _as_constant(other)  # type: ignore[assignment]  # float above, float | None here
         if b is None:
             return NotImplemented
         out = _new(Value)
@@ -438,7 +442,7 @@ class Operators:
             out._operation = out._a = out._b = None
         return out
 
-    def _rminimum(self: Value, other: float) -> Value:
+    def _rminimum(self, other: float) -> Value:
         """``number minimum self``: ``_minimum(a, b)``: d/da = 0.5 if a == b else 0.0 if a > b else
         1.0; d/db = 0.5 if a == b else 0.0 if a < b else 1.0. Ties share the gradient equally, as in
         PyTorch.
@@ -459,7 +463,7 @@ class Operators:
             out._operation = out._a = out._b = None
         return out
 
-    def __neg__(self: Value) -> Value:
+    def __neg__(self) -> Value:
         """``-a``: d/da = -1.0. Negation."""
         a = self._data
         out = _new(Value)
@@ -474,7 +478,7 @@ class Operators:
             out._operation = out._a = out._b = None
         return out
 
-    def __abs__(self: Value) -> Value:
+    def __abs__(self) -> Value:
         """``abs(a)``: d/da = _sign(a). Slope 0 at the kink."""
         a = self._data
         out = _new(Value)
@@ -489,7 +493,7 @@ class Operators:
             out._operation = out._a = out._b = None
         return out
 
-    def sqrt(self: Value) -> Value:
+    def sqrt(self) -> Value:
         """``_sqrt(a)``: d/da = _sqrt_slope(out). Infinite slope at 0."""
         a = self._data
         out = _new(Value)
@@ -504,7 +508,7 @@ class Operators:
             out._operation = out._a = out._b = None
         return out
 
-    def exp(self: Value) -> Value:
+    def exp(self) -> Value:
         """``_exp(a)``: d/da = out. Overflows (an OverflowError) above about 709.78."""
         a = self._data
         out = _new(Value)
@@ -519,7 +523,7 @@ class Operators:
             out._operation = out._a = out._b = None
         return out
 
-    def log(self: Value) -> Value:
+    def log(self) -> Value:
         """``_log(a)``: d/da = 1.0 / a. Natural logarithm, for a > 0."""
         a = self._data
         out = _new(Value)
@@ -534,7 +538,7 @@ class Operators:
             out._operation = out._a = out._b = None
         return out
 
-    def log1p(self: Value) -> Value:
+    def log1p(self) -> Value:
         """``_log1p(a)``: d/da = 1.0 / (1.0 + a). ln(1 + a), accurate for tiny a."""
         a = self._data
         out = _new(Value)
@@ -549,7 +553,7 @@ class Operators:
             out._operation = out._a = out._b = None
         return out
 
-    def tanh(self: Value) -> Value:
+    def tanh(self) -> Value:
         """``math.tanh(a)``: d/da = (1.0 - out) * (1.0 + out). Finite for every input."""
         a = self._data
         out = _new(Value)
@@ -564,7 +568,7 @@ class Operators:
             out._operation = out._a = out._b = None
         return out
 
-    def sigmoid(self: Value) -> Value:
+    def sigmoid(self) -> Value:
         """``_sigmoid(a)``: d/da = out * (1.0 - out). Never overflows."""
         a = self._data
         out = _new(Value)
@@ -579,7 +583,7 @@ class Operators:
             out._operation = out._a = out._b = None
         return out
 
-    def softplus(self: Value) -> Value:
+    def softplus(self) -> Value:
         """``_softplus(a)``: d/da = _sigmoid(a). A smooth ReLU; never overflows."""
         a = self._data
         out = _new(Value)
@@ -594,7 +598,7 @@ class Operators:
             out._operation = out._a = out._b = None
         return out
 
-    def relu(self: Value) -> Value:
+    def relu(self) -> Value:
         """``0.0 if a <= 0.0 else a``: d/da = 0.0 if a <= 0.0 else 1.0. 0 at the kink; NaN passes
         through.
         """
@@ -611,7 +615,7 @@ class Operators:
             out._operation = out._a = out._b = None
         return out
 
-    def leaky_relu(self: Value, slope: float = 0.01) -> Value:
+    def leaky_relu(self, slope: float = 0.01) -> Value:
         """``a if a > 0.0 else a * slope``: d/da = 1.0 if a > 0.0 else slope. A small slope for
         negative inputs.
         """
@@ -629,7 +633,7 @@ class Operators:
             out._operation = out._a = out._b = None
         return out
 
-    def sin(self: Value) -> Value:
+    def sin(self) -> Value:
         """``_sin(a)``: d/da = math.cos(a)."""
         a = self._data
         out = _new(Value)
@@ -644,7 +648,7 @@ class Operators:
             out._operation = out._a = out._b = None
         return out
 
-    def cos(self: Value) -> Value:
+    def cos(self) -> Value:
         """``_cos(a)``: d/da = -math.sin(a)."""
         a = self._data
         out = _new(Value)
@@ -659,7 +663,7 @@ class Operators:
             out._operation = out._a = out._b = None
         return out
 
-    def clamp(self: Value, low: float | None = None, high: float | None = None) -> Value:
+    def clamp(self, low: float | None = None, high: float | None = None) -> Value:
         """``_clamp(a, low, high)``: d/da = 1.0 if low <= a <= high else 0.0. None is no bound:
         ``Value(-3.0).clamp(low=-1.0)`` is -1.
         """

@@ -118,19 +118,19 @@ def _binary(operation: Operation, name: str, reflected: str, note: str) -> str:
     rule = f"``{operation.forward}``: {operation.rule_text()}. {note}"
     both, const_b, const_a = operation, operation.variant("b"), operation.variant("a")
     return (
-        f"    def {name}(self: Value, other: Value | float) -> Value:\n"
+        f"    def {name}(self, other: Value | float) -> Value:\n"
         + _doc(rule, "        ")
         + "        if isinstance(other, Value):\n"
         "            a = self._data\n"
         "            b = other._data\n"
         + _make_node(operation.forward, _record_name(both), "self", "other", "            ")
         + "        a = self._data\n"
-        "        b = _as_constant(other)\n"
+        "        b = _as_constant(other)  # type: ignore[assignment]  # float above, float | None here\n"
         "        if b is None:\n"
         "            return NotImplemented\n"
         + _make_node(operation.forward, _record_name(const_b), "self", "b", "        ")
         + "\n"
-        f"    def {reflected}(self: Value, other: float) -> Value:\n"
+        f"    def {reflected}(self, other: float) -> Value:\n"
         + _doc(f"``number {operation.name} self``: {rule}", "        ")
         + "        a = _as_constant(other)\n"
         "        if a is None:\n"
@@ -143,7 +143,7 @@ def _binary(operation: Operation, name: str, reflected: str, note: str) -> str:
 def _unary(operation: Operation, name: str, note: str, defaults: dict[str, str]) -> str:
     """The method ``value.NAME(params...)``: the operation on this node, params as plain numbers."""
     params = operation.params
-    signature = ["self: Value"]
+    signature = ["self"]
     for p in params:
         kind = "float | None" if defaults.get(p) == "None" else "float"
         signature.append(f"{p}: {kind} = {defaults[p]}" if p in defaults else f"{p}: {kind}")
@@ -189,7 +189,11 @@ def generate() -> str:
     text += (
         "\n\nclass Operators:\n"
         '    """The operators and methods of ``Value``: its base class, what a type checker and IDE see."""\n'
-        "\n    __slots__ = ()\n\n" + "\n".join(methods)
+        "\n    __slots__ = ()\n"
+        "    # The slots of Value (declared there), as the methods below read them:\n"
+        "    _data: float\n"
+        "    grad: float\n"
+        "    _label: str\n\n" + "\n".join(methods)
     )
     text += "\n\n# The backward, local derivatives and compute of each variant of each operation.\n"
     text += "".join(f"\n\n{part}" for part in _functions())

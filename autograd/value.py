@@ -55,7 +55,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable
 from types import FunctionType
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, SupportsIndex, Union
 
 from . import _generated
 from .operation import Operation, register, register_source
@@ -87,7 +87,7 @@ _new = object.__new__
 # ============================================================================
 
 
-def _as_constant(other: object) -> float | None:
+def _as_constant(other: Any) -> float | None:
     """A plain-number operand as a ``float``; ``None`` if it is not one.
 
     ``int``, ``float``, ``bool``, NumPy scalars (``np.float32``, ``np.int64``,
@@ -108,7 +108,7 @@ def _as_constant(other: object) -> float | None:
     return None
 
 
-def _too_large(number: object) -> OverflowError:
+def _too_large(number: Any) -> OverflowError:
     """The error for a number beyond the largest float, showing the number (briefly, if it is long)."""
     try:
         text = str(number)
@@ -208,7 +208,7 @@ class Value(_generated.Operators):
         self.grad = 0.0
         self._operation = self._a = self._b = None
         if _children:  # micrograd's Value(data, (a, b), "*"), or Value(2.0, "x") with a label
-            if _children.__class__ is str:
+            if isinstance(_children, str):
                 if label:
                     raise TypeError("Value(data, label): the label is given twice")
                 label, _children = _children, ()
@@ -244,8 +244,11 @@ class Value(_generated.Operators):
         return "" if operation is None else operation.name
 
     @property
-    def operation(self) -> Operation | None:
-        """The :class:`~autograd.operation.Operation` that produced this node; ``None`` for a leaf."""
+    def operation(self) -> Operation | _Closure | None:
+        """The :class:`~autograd.operation.Operation` that produced this node; ``None`` for a leaf.
+
+        (For a node made the lecture's way, the record holding its ``_backward``.)
+        """
         return self._operation
 
     @property
@@ -299,7 +302,7 @@ class Value(_generated.Operators):
         operation = self._operation
         if operation is None:
             return _nothing
-        if operation.closure:
+        if isinstance(operation, _Closure):
             return operation.function
         backward = operation.backward
         return lambda: backward(self)
@@ -307,7 +310,7 @@ class Value(_generated.Operators):
     @_backward.setter
     def _backward(self, function: Callable[[], None]) -> None:
         operation = self._operation
-        if operation is not None and operation.closure:
+        if isinstance(operation, _Closure):
             if not callable(function):
                 raise TypeError(
                     f"_backward must be a function of no arguments, not {type(function).__name__}"
@@ -326,6 +329,11 @@ class Value(_generated.Operators):
                 "its children, Value(data, (parents...), 'name')"
             )
         # Under no_grad a node made with children records none (it is a leaf): nothing to pass on.
+
+    if TYPE_CHECKING:  # defined in autograd/graph.py (below), declared here for type checkers
+
+        def backward(self) -> None:
+            """Fill ``.grad`` of every node this one depends on (``autograd.graph.backward``)."""
 
     # ``v.backward()`` and pickling walk the whole graph: they are defined in
     # ``autograd/graph.py`` (the graph walk imports this module, never the other
@@ -517,7 +525,7 @@ class _Closure:
             raise AttributeError(name)
         raise self.refuse()
 
-    def __reduce_ex__(self, protocol: object) -> object:
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple:
         raise self.refuse("pickling (and copy.deepcopy)")
 
 
@@ -1061,7 +1069,7 @@ def _arity_error(operation: Operation, operands: tuple) -> TypeError:
     )
 
 
-def _apply_many(operation: Operation, *operands: object) -> Value:
+def _apply_many(operation: Operation, *operands: Any) -> Value:
     """``apply`` for an operation of any number of inputs (``logsumexp``): one iterable of them."""
     if len(operands) != 1:
         raise TypeError(f"{operation.name} takes one iterable of inputs, not {len(operands)} operands")
@@ -1111,7 +1119,7 @@ def _install() -> None:
 _install()
 
 #: NumPy's comparison ufuncs on scalars: the numbers compared, as ``Value``'s own ``<``... do.
-_COMPARISONS: dict[str, Callable[[object, object], object]] = {
+_COMPARISONS: dict[str, Callable[[float, float], bool]] = {
     "greater": lambda a, b: a > b,
     "greater_equal": lambda a, b: a >= b,
     "less": lambda a, b: a < b,
