@@ -28,7 +28,10 @@ Everything else is derived from that line: the method ``Value.__mul__`` that
 computes ``out``, the backward function that adds ``out.grad * b`` to
 ``a.grad``, the code ``compile_graph`` writes, and the formula ``explain``
 prints (see ``autograd/operation.py``). So the interpreter, a compiled replay
-and ``explain`` compute the same numbers by construction.
+and ``explain`` compute the same numbers by construction. The methods and
+backward functions are written out ahead of time into
+``autograd/_generated.py`` by ``python -m autograd.codegen`` (so they have
+real source); ``Value`` inherits the methods from its ``Operators`` class.
 
 How a node is stored (and why)
 ------------------------------
@@ -39,8 +42,12 @@ six slots: ``_data`` (the number, read and written as ``.data``), ``grad``,
 ``_label``, ``_operation`` (the shared :class:`Operation` record, ``None`` for
 a leaf), and ``_a``, ``_b``: the parents, or in ``_b`` the plain number of an
 operation with a constant (``x * 2.0`` keeps ``2.0`` there). About a hundred
-bytes a node. For code written for micrograd, ``_prev``, ``_op`` and
-``_backward()`` are there too, computed from these slots.
+bytes a node. :func:`decode` is the one function that reads ``_a`` and
+``_b`` back as parents and constants. For code written for micrograd,
+``_prev``, ``_op`` and ``_backward()`` are there too, computed from these
+slots; and micrograd's ``Value(data, (a, b), "*")`` with its own
+``_backward`` closure makes a node whose record (in ``_operation``) holds that
+closure: that node, and only it, pays for one.
 
 Plain numbers are constants, not nodes: ``x * 2`` records one node whose
 parents are ``(x,)``. (PyTorch does the same: a Python scalar in an expression
