@@ -43,8 +43,8 @@ from dataclasses import dataclass
 
 from .graph import _in_backward, topological_order
 from .names import format_number, node_names
-from .operation import substitute
-from .value import Value
+from .operation import Operation, substitute
+from .value import Value, _Closure
 
 __all__ = ["Explanation", "Step", "explain", "format_number", "node_names"]
 
@@ -63,7 +63,7 @@ def _pretty(expression: str) -> str:
 
 def _symbols(node: Value, names: dict[Value, str], digits: int = 4) -> dict[str, str]:
     """Each name in ``node``'s operation → the graph's name for that input, or the constant's number."""
-    operation = node.operation
+    operation = _definition(node)
     symbols = {"out": names[node]}
     if operation.nary:
         symbols["xs"] = ", ".join(names[p] for p in node.parents)
@@ -75,12 +75,22 @@ def _symbols(node: Value, names: dict[Value, str], digits: int = 4) -> dict[str,
     return symbols
 
 
+def _definition(node: Value) -> Operation:
+    """The :class:`Operation` that made ``node`` (an intermediate result the engine made)."""
+    operation = node.operation
+    if isinstance(operation, _Closure):
+        raise operation.refuse("explain")
+    if operation is None:
+        raise ValueError(f"{node!r} is a leaf: no operation made it")
+    return operation
+
+
 def expression(node: Value, names: dict[Value, str], digits: int = 4) -> str:
     """How ``node`` was computed, with names: ``v3 = x * w``, ``o = tanh(n)``, ``v5 = 2 - x``."""
     operation = node.operation
     if operation is None:
         return names[node]
-    if operation.closure:  # made the lecture's way: its name and its parents are all there is to show
+    if isinstance(operation, _Closure):  # made the lecture's way: its name and parents are all to show
         parents = [names[p] for p in node.parents]
         if len(parents) == 2 and operation.name in ("+", "-", "*", "/", "**"):
             return f"{names[node]} = {parents[0]} {operation.name} {parents[1]}"
@@ -91,7 +101,7 @@ def expression(node: Value, names: dict[Value, str], digits: int = 4) -> str:
 
 def _formulas(node: Value, names: dict[Value, str]) -> list[str]:
     """d(node)/d(parent) for each parent, as the operation defines it, in the graph's names."""
-    operation = node.operation
+    operation = _definition(node)
     symbols = _symbols(node, names)
     if operation.nary:
         derivative = operation.derivatives["x"]
@@ -188,7 +198,7 @@ class Explanation(list):
         def num(x: float) -> str:
             return format_number(x, self.digits)
 
-        rows = []
+        rows: list[tuple[str, ...]] = []
         for s in self:
             rows.append(
                 (
@@ -253,8 +263,8 @@ def explain(root: Value, show: bool = True, names: dict[Value, str] | None = Non
         raise TypeError(f"show must be True or False, not {show!r}")
     order = topological_order(root)
     for node in order:
-        if node.operation is not None and node.operation.closure:
-            raise node.operation.refuse("explain")
+        if node.operation is not None:
+            _definition(node)  # a node made the lecture's way is refused, before anything changes
     names = node_names(order) if names is None else {**node_names(order), **names}
 
     for node in order:
@@ -265,9 +275,9 @@ def explain(root: Value, show: bool = True, names: dict[Value, str] | None = Non
     name = names[root]
     steps = [Step(0, root, root, name, name, "", name, "1 (seed)", 1.0, 1.0, 1.0, before, root.grad)]
     for node in reversed(order):
-        operation = node.operation
-        if operation is None:
+        if node.operation is None:
             continue
+        operation = _definition(node)
         g = node.grad
         try:
             local = operation.local_derivatives(node)

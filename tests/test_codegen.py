@@ -102,4 +102,5 @@ def test_user_code_type_checks(tmp_path):
     # and a type error in user code is still one
     snippet.write_text(USER_CODE + "w: str = (x * 2).tanh()\n", encoding="utf-8")
     result = _mypy(snippet)
-    assert result.returncode == 1 and '(expression has type "Value", variable has type "str")' in result.stdout
+    assert result.returncode == 1
+    assert '(expression has type "Value", variable has type "str")' in result.stdout
