@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .operation import Operation
     from .value import (
         Value,
+        _arity_error,
         _as_constant,
         _bce_slope,
         _binary_cross_entropy,
@@ -683,7 +684,60 @@ class Operators:
         return out
 
 
-# The backward, local derivatives and compute of each variant of each operation.
+# Each operation's apply; the backward, local derivatives and compute of each of its variants.
+
+
+def _add_apply(*_operands):
+    if len(_operands) != 2:
+        raise _arity_error(_OP_add, _operands)
+    a, b, = _operands
+    if isinstance(a, Value):
+        if isinstance(b, Value):
+            _node0 = a
+            a = _node0._data
+            _node1 = b
+            b = _node1._data
+            out = _new(Value)
+            out._data = a + b
+            out.grad = 0.0
+            out._label = ""
+            if _grad_enabled or _state.enabled:
+                out._operation = _OP_add
+                out._a = _node0
+                out._b = _node1
+            else:
+                out._operation = out._a = out._b = None
+            return out
+        _node0 = a
+        a = _node0._data
+        b = b if b.__class__ is float else _param(b, 'b', '+')
+        out = _new(Value)
+        out._data = a + b
+        out.grad = 0.0
+        out._label = ""
+        if _grad_enabled or _state.enabled:
+            out._operation = _OP_add_constant_b
+            out._a = _node0
+            out._b = b
+        else:
+            out._operation = out._a = out._b = None
+        return out
+    if isinstance(b, Value):
+        _node0 = b
+        b = _node0._data
+        a = a if a.__class__ is float else _param(a, 'a', '+')
+        out = _new(Value)
+        out._data = a + b
+        out.grad = 0.0
+        out._label = ""
+        if _grad_enabled or _state.enabled:
+            out._operation = _OP_add_constant_a
+            out._a = _node0
+            out._b = a
+        else:
+            out._operation = out._a = out._b = None
+        return out
+    raise TypeError('+' + ': at least one input must be a Value')
 
 
 def _add_backward(node):
@@ -739,6 +793,59 @@ def _add_constant_a_compute(a, b):
     return a + b
 
 
+def _sub_apply(*_operands):
+    if len(_operands) != 2:
+        raise _arity_error(_OP_sub, _operands)
+    a, b, = _operands
+    if isinstance(a, Value):
+        if isinstance(b, Value):
+            _node0 = a
+            a = _node0._data
+            _node1 = b
+            b = _node1._data
+            out = _new(Value)
+            out._data = a - b
+            out.grad = 0.0
+            out._label = ""
+            if _grad_enabled or _state.enabled:
+                out._operation = _OP_sub
+                out._a = _node0
+                out._b = _node1
+            else:
+                out._operation = out._a = out._b = None
+            return out
+        _node0 = a
+        a = _node0._data
+        b = b if b.__class__ is float else _param(b, 'b', '-')
+        out = _new(Value)
+        out._data = a - b
+        out.grad = 0.0
+        out._label = ""
+        if _grad_enabled or _state.enabled:
+            out._operation = _OP_sub_constant_b
+            out._a = _node0
+            out._b = b
+        else:
+            out._operation = out._a = out._b = None
+        return out
+    if isinstance(b, Value):
+        _node0 = b
+        b = _node0._data
+        a = a if a.__class__ is float else _param(a, 'a', '-')
+        out = _new(Value)
+        out._data = a - b
+        out.grad = 0.0
+        out._label = ""
+        if _grad_enabled or _state.enabled:
+            out._operation = _OP_sub_constant_a
+            out._a = _node0
+            out._b = a
+        else:
+            out._operation = out._a = out._b = None
+        return out
+    raise TypeError('-' + ': at least one input must be a Value')
+
+
 def _sub_backward(node):
     g = node.grad
     p0 = node._a
@@ -792,6 +899,27 @@ def _sub_constant_a_compute(a, b):
     return a - b
 
 
+def _neg_apply(*_operands):
+    if len(_operands) != 1:
+        raise _arity_error(_OP_neg, _operands)
+    a, = _operands
+    if isinstance(a, Value):
+        _node0 = a
+        a = _node0._data
+        out = _new(Value)
+        out._data = -a
+        out.grad = 0.0
+        out._label = ""
+        if _grad_enabled or _state.enabled:
+            out._operation = _OP_neg
+            out._a = _node0
+            out._b = None
+        else:
+            out._operation = out._a = out._b = None
+        return out
+    raise TypeError('neg' + ': at least one input must be a Value')
+
+
 def _neg_backward(node):
     g = node.grad
     p0 = node._a
@@ -806,6 +934,59 @@ def _neg_local_derivatives(node):
 
 def _neg_compute(a):
     return -a
+
+
+def _mul_apply(*_operands):
+    if len(_operands) != 2:
+        raise _arity_error(_OP_mul, _operands)
+    a, b, = _operands
+    if isinstance(a, Value):
+        if isinstance(b, Value):
+            _node0 = a
+            a = _node0._data
+            _node1 = b
+            b = _node1._data
+            out = _new(Value)
+            out._data = a * b
+            out.grad = 0.0
+            out._label = ""
+            if _grad_enabled or _state.enabled:
+                out._operation = _OP_mul
+                out._a = _node0
+                out._b = _node1
+            else:
+                out._operation = out._a = out._b = None
+            return out
+        _node0 = a
+        a = _node0._data
+        b = b if b.__class__ is float else _param(b, 'b', '*')
+        out = _new(Value)
+        out._data = a * b
+        out.grad = 0.0
+        out._label = ""
+        if _grad_enabled or _state.enabled:
+            out._operation = _OP_mul_constant_b
+            out._a = _node0
+            out._b = b
+        else:
+            out._operation = out._a = out._b = None
+        return out
+    if isinstance(b, Value):
+        _node0 = b
+        b = _node0._data
+        a = a if a.__class__ is float else _param(a, 'a', '*')
+        out = _new(Value)
+        out._data = a * b
+        out.grad = 0.0
+        out._label = ""
+        if _grad_enabled or _state.enabled:
+            out._operation = _OP_mul_constant_a
+            out._a = _node0
+            out._b = a
+        else:
+            out._operation = out._a = out._b = None
+        return out
+    raise TypeError('*' + ': at least one input must be a Value')
 
 
 def _mul_backward(node):
@@ -865,6 +1046,59 @@ def _mul_constant_a_compute(a, b):
     return a * b
 
 
+def _div_apply(*_operands):
+    if len(_operands) != 2:
+        raise _arity_error(_OP_div, _operands)
+    a, b, = _operands
+    if isinstance(a, Value):
+        if isinstance(b, Value):
+            _node0 = a
+            a = _node0._data
+            _node1 = b
+            b = _node1._data
+            out = _new(Value)
+            out._data = _divide(a, b)
+            out.grad = 0.0
+            out._label = ""
+            if _grad_enabled or _state.enabled:
+                out._operation = _OP_div
+                out._a = _node0
+                out._b = _node1
+            else:
+                out._operation = out._a = out._b = None
+            return out
+        _node0 = a
+        a = _node0._data
+        b = b if b.__class__ is float else _param(b, 'b', '/')
+        out = _new(Value)
+        out._data = _divide(a, b)
+        out.grad = 0.0
+        out._label = ""
+        if _grad_enabled or _state.enabled:
+            out._operation = _OP_div_constant_b
+            out._a = _node0
+            out._b = b
+        else:
+            out._operation = out._a = out._b = None
+        return out
+    if isinstance(b, Value):
+        _node0 = b
+        b = _node0._data
+        a = a if a.__class__ is float else _param(a, 'a', '/')
+        out = _new(Value)
+        out._data = _divide(a, b)
+        out.grad = 0.0
+        out._label = ""
+        if _grad_enabled or _state.enabled:
+            out._operation = _OP_div_constant_a
+            out._a = _node0
+            out._b = a
+        else:
+            out._operation = out._a = out._b = None
+        return out
+    raise TypeError('/' + ': at least one input must be a Value')
+
+
 def _div_backward(node):
     g = node.grad
     p0 = node._a
@@ -921,6 +1155,59 @@ def _div_constant_a_local_derivatives(node):
 
 def _div_constant_a_compute(a, b):
     return _divide(a, b)
+
+
+def _pow_apply(*_operands):
+    if len(_operands) != 2:
+        raise _arity_error(_OP_pow, _operands)
+    a, b, = _operands
+    if isinstance(a, Value):
+        if isinstance(b, Value):
+            _node0 = a
+            a = _node0._data
+            _node1 = b
+            b = _node1._data
+            out = _new(Value)
+            out._data = _power(a, b)
+            out.grad = 0.0
+            out._label = ""
+            if _grad_enabled or _state.enabled:
+                out._operation = _OP_pow
+                out._a = _node0
+                out._b = _node1
+            else:
+                out._operation = out._a = out._b = None
+            return out
+        _node0 = a
+        a = _node0._data
+        b = b if b.__class__ is float else _param(b, 'b', '**')
+        out = _new(Value)
+        out._data = _power(a, b)
+        out.grad = 0.0
+        out._label = ""
+        if _grad_enabled or _state.enabled:
+            out._operation = _OP_pow_constant_b
+            out._a = _node0
+            out._b = b
+        else:
+            out._operation = out._a = out._b = None
+        return out
+    if isinstance(b, Value):
+        _node0 = b
+        b = _node0._data
+        a = a if a.__class__ is float else _param(a, 'a', '**')
+        out = _new(Value)
+        out._data = _power(a, b)
+        out.grad = 0.0
+        out._label = ""
+        if _grad_enabled or _state.enabled:
+            out._operation = _OP_pow_constant_a
+            out._a = _node0
+            out._b = a
+        else:
+            out._operation = out._a = out._b = None
+        return out
+    raise TypeError('**' + ': at least one input must be a Value')
 
 
 def _pow_backward(node):
@@ -983,6 +1270,27 @@ def _pow_constant_a_compute(a, b):
     return _power(a, b)
 
 
+def _sqrt_apply(*_operands):
+    if len(_operands) != 1:
+        raise _arity_error(_OP_sqrt, _operands)
+    a, = _operands
+    if isinstance(a, Value):
+        _node0 = a
+        a = _node0._data
+        out = _new(Value)
+        out._data = _sqrt(a)
+        out.grad = 0.0
+        out._label = ""
+        if _grad_enabled or _state.enabled:
+            out._operation = _OP_sqrt
+            out._a = _node0
+            out._b = None
+        else:
+            out._operation = out._a = out._b = None
+        return out
+    raise TypeError('sqrt' + ': at least one input must be a Value')
+
+
 def _sqrt_backward(node):
     g = node.grad
     p0 = node._a
@@ -998,6 +1306,27 @@ def _sqrt_local_derivatives(node):
 
 def _sqrt_compute(a):
     return _sqrt(a)
+
+
+def _exp_apply(*_operands):
+    if len(_operands) != 1:
+        raise _arity_error(_OP_exp, _operands)
+    a, = _operands
+    if isinstance(a, Value):
+        _node0 = a
+        a = _node0._data
+        out = _new(Value)
+        out._data = _exp(a)
+        out.grad = 0.0
+        out._label = ""
+        if _grad_enabled or _state.enabled:
+            out._operation = _OP_exp
+            out._a = _node0
+            out._b = None
+        else:
+            out._operation = out._a = out._b = None
+        return out
+    raise TypeError('exp' + ': at least one input must be a Value')
 
 
 def _exp_backward(node):
@@ -1017,6 +1346,27 @@ def _exp_compute(a):
     return _exp(a)
 
 
+def _log_apply(*_operands):
+    if len(_operands) != 1:
+        raise _arity_error(_OP_log, _operands)
+    a, = _operands
+    if isinstance(a, Value):
+        _node0 = a
+        a = _node0._data
+        out = _new(Value)
+        out._data = _log(a)
+        out.grad = 0.0
+        out._label = ""
+        if _grad_enabled or _state.enabled:
+            out._operation = _OP_log
+            out._a = _node0
+            out._b = None
+        else:
+            out._operation = out._a = out._b = None
+        return out
+    raise TypeError('log' + ': at least one input must be a Value')
+
+
 def _log_backward(node):
     g = node.grad
     p0 = node._a
@@ -1032,6 +1382,27 @@ def _log_local_derivatives(node):
 
 def _log_compute(a):
     return _log(a)
+
+
+def _log1p_apply(*_operands):
+    if len(_operands) != 1:
+        raise _arity_error(_OP_log1p, _operands)
+    a, = _operands
+    if isinstance(a, Value):
+        _node0 = a
+        a = _node0._data
+        out = _new(Value)
+        out._data = _log1p(a)
+        out.grad = 0.0
+        out._label = ""
+        if _grad_enabled or _state.enabled:
+            out._operation = _OP_log1p
+            out._a = _node0
+            out._b = None
+        else:
+            out._operation = out._a = out._b = None
+        return out
+    raise TypeError('log1p' + ': at least one input must be a Value')
 
 
 def _log1p_backward(node):
@@ -1051,6 +1422,27 @@ def _log1p_compute(a):
     return _log1p(a)
 
 
+def _tanh_apply(*_operands):
+    if len(_operands) != 1:
+        raise _arity_error(_OP_tanh, _operands)
+    a, = _operands
+    if isinstance(a, Value):
+        _node0 = a
+        a = _node0._data
+        out = _new(Value)
+        out._data = math.tanh(a)
+        out.grad = 0.0
+        out._label = ""
+        if _grad_enabled or _state.enabled:
+            out._operation = _OP_tanh
+            out._a = _node0
+            out._b = None
+        else:
+            out._operation = out._a = out._b = None
+        return out
+    raise TypeError('tanh' + ': at least one input must be a Value')
+
+
 def _tanh_backward(node):
     g = node.grad
     p0 = node._a
@@ -1066,6 +1458,27 @@ def _tanh_local_derivatives(node):
 
 def _tanh_compute(a):
     return math.tanh(a)
+
+
+def _sigmoid_apply(*_operands):
+    if len(_operands) != 1:
+        raise _arity_error(_OP_sigmoid, _operands)
+    a, = _operands
+    if isinstance(a, Value):
+        _node0 = a
+        a = _node0._data
+        out = _new(Value)
+        out._data = _sigmoid(a)
+        out.grad = 0.0
+        out._label = ""
+        if _grad_enabled or _state.enabled:
+            out._operation = _OP_sigmoid
+            out._a = _node0
+            out._b = None
+        else:
+            out._operation = out._a = out._b = None
+        return out
+    raise TypeError('sigmoid' + ': at least one input must be a Value')
 
 
 def _sigmoid_backward(node):
@@ -1085,6 +1498,27 @@ def _sigmoid_compute(a):
     return _sigmoid(a)
 
 
+def _softplus_apply(*_operands):
+    if len(_operands) != 1:
+        raise _arity_error(_OP_softplus, _operands)
+    a, = _operands
+    if isinstance(a, Value):
+        _node0 = a
+        a = _node0._data
+        out = _new(Value)
+        out._data = _softplus(a)
+        out.grad = 0.0
+        out._label = ""
+        if _grad_enabled or _state.enabled:
+            out._operation = _OP_softplus
+            out._a = _node0
+            out._b = None
+        else:
+            out._operation = out._a = out._b = None
+        return out
+    raise TypeError('softplus' + ': at least one input must be a Value')
+
+
 def _softplus_backward(node):
     g = node.grad
     p0 = node._a
@@ -1102,6 +1536,27 @@ def _softplus_compute(a):
     return _softplus(a)
 
 
+def _relu_apply(*_operands):
+    if len(_operands) != 1:
+        raise _arity_error(_OP_relu, _operands)
+    a, = _operands
+    if isinstance(a, Value):
+        _node0 = a
+        a = _node0._data
+        out = _new(Value)
+        out._data = 0.0 if a <= 0.0 else a
+        out.grad = 0.0
+        out._label = ""
+        if _grad_enabled or _state.enabled:
+            out._operation = _OP_relu
+            out._a = _node0
+            out._b = None
+        else:
+            out._operation = out._a = out._b = None
+        return out
+    raise TypeError('relu' + ': at least one input must be a Value')
+
+
 def _relu_backward(node):
     g = node.grad
     p0 = node._a
@@ -1117,6 +1572,28 @@ def _relu_local_derivatives(node):
 
 def _relu_compute(a):
     return 0.0 if a <= 0.0 else a
+
+
+def _leaky_relu_apply(*_operands):
+    if len(_operands) != 2:
+        raise _arity_error(_OP_leaky_relu, _operands)
+    a, slope, = _operands
+    slope = slope if slope.__class__ is float else _param(slope, 'slope', 'leaky_relu')
+    if isinstance(a, Value):
+        _node0 = a
+        a = _node0._data
+        out = _new(Value)
+        out._data = a if a > 0.0 else a * slope
+        out.grad = 0.0
+        out._label = ""
+        if _grad_enabled or _state.enabled:
+            out._operation = _OP_leaky_relu
+            out._a = _node0
+            out._b = slope
+        else:
+            out._operation = out._a = out._b = None
+        return out
+    raise TypeError('leaky_relu' + ': at least one input must be a Value')
 
 
 def _leaky_relu_backward(node):
@@ -1138,6 +1615,27 @@ def _leaky_relu_compute(a, slope):
     return a if a > 0.0 else a * slope
 
 
+def _abs_apply(*_operands):
+    if len(_operands) != 1:
+        raise _arity_error(_OP_abs, _operands)
+    a, = _operands
+    if isinstance(a, Value):
+        _node0 = a
+        a = _node0._data
+        out = _new(Value)
+        out._data = abs(a)
+        out.grad = 0.0
+        out._label = ""
+        if _grad_enabled or _state.enabled:
+            out._operation = _OP_abs
+            out._a = _node0
+            out._b = None
+        else:
+            out._operation = out._a = out._b = None
+        return out
+    raise TypeError('abs' + ': at least one input must be a Value')
+
+
 def _abs_backward(node):
     g = node.grad
     p0 = node._a
@@ -1153,6 +1651,27 @@ def _abs_local_derivatives(node):
 
 def _abs_compute(a):
     return abs(a)
+
+
+def _sin_apply(*_operands):
+    if len(_operands) != 1:
+        raise _arity_error(_OP_sin, _operands)
+    a, = _operands
+    if isinstance(a, Value):
+        _node0 = a
+        a = _node0._data
+        out = _new(Value)
+        out._data = _sin(a)
+        out.grad = 0.0
+        out._label = ""
+        if _grad_enabled or _state.enabled:
+            out._operation = _OP_sin
+            out._a = _node0
+            out._b = None
+        else:
+            out._operation = out._a = out._b = None
+        return out
+    raise TypeError('sin' + ': at least one input must be a Value')
 
 
 def _sin_backward(node):
@@ -1172,6 +1691,27 @@ def _sin_compute(a):
     return _sin(a)
 
 
+def _cos_apply(*_operands):
+    if len(_operands) != 1:
+        raise _arity_error(_OP_cos, _operands)
+    a, = _operands
+    if isinstance(a, Value):
+        _node0 = a
+        a = _node0._data
+        out = _new(Value)
+        out._data = _cos(a)
+        out.grad = 0.0
+        out._label = ""
+        if _grad_enabled or _state.enabled:
+            out._operation = _OP_cos
+            out._a = _node0
+            out._b = None
+        else:
+            out._operation = out._a = out._b = None
+        return out
+    raise TypeError('cos' + ': at least one input must be a Value')
+
+
 def _cos_backward(node):
     g = node.grad
     p0 = node._a
@@ -1187,6 +1727,29 @@ def _cos_local_derivatives(node):
 
 def _cos_compute(a):
     return _cos(a)
+
+
+def _clamp_apply(*_operands):
+    if len(_operands) != 3:
+        raise _arity_error(_OP_clamp, _operands)
+    a, low, high, = _operands
+    low = low if low.__class__ is float else _param(low, 'low', 'clamp')
+    high = high if high.__class__ is float else _param(high, 'high', 'clamp')
+    if isinstance(a, Value):
+        _node0 = a
+        a = _node0._data
+        out = _new(Value)
+        out._data = _clamp(a, low, high)
+        out.grad = 0.0
+        out._label = ""
+        if _grad_enabled or _state.enabled:
+            out._operation = _OP_clamp
+            out._a = _node0
+            out._b = (low, high,)
+        else:
+            out._operation = out._a = out._b = None
+        return out
+    raise TypeError('clamp' + ': at least one input must be a Value')
 
 
 def _clamp_backward(node):
@@ -1208,6 +1771,59 @@ def _clamp_local_derivatives(node):
 
 def _clamp_compute(a, low, high):
     return _clamp(a, low, high)
+
+
+def _maximum_apply(*_operands):
+    if len(_operands) != 2:
+        raise _arity_error(_OP_maximum, _operands)
+    a, b, = _operands
+    if isinstance(a, Value):
+        if isinstance(b, Value):
+            _node0 = a
+            a = _node0._data
+            _node1 = b
+            b = _node1._data
+            out = _new(Value)
+            out._data = _maximum(a, b)
+            out.grad = 0.0
+            out._label = ""
+            if _grad_enabled or _state.enabled:
+                out._operation = _OP_maximum
+                out._a = _node0
+                out._b = _node1
+            else:
+                out._operation = out._a = out._b = None
+            return out
+        _node0 = a
+        a = _node0._data
+        b = b if b.__class__ is float else _param(b, 'b', 'maximum')
+        out = _new(Value)
+        out._data = _maximum(a, b)
+        out.grad = 0.0
+        out._label = ""
+        if _grad_enabled or _state.enabled:
+            out._operation = _OP_maximum_constant_b
+            out._a = _node0
+            out._b = b
+        else:
+            out._operation = out._a = out._b = None
+        return out
+    if isinstance(b, Value):
+        _node0 = b
+        b = _node0._data
+        a = a if a.__class__ is float else _param(a, 'a', 'maximum')
+        out = _new(Value)
+        out._data = _maximum(a, b)
+        out.grad = 0.0
+        out._label = ""
+        if _grad_enabled or _state.enabled:
+            out._operation = _OP_maximum_constant_a
+            out._a = _node0
+            out._b = a
+        else:
+            out._operation = out._a = out._b = None
+        return out
+    raise TypeError('maximum' + ': at least one input must be a Value')
 
 
 def _maximum_backward(node):
@@ -1267,6 +1883,59 @@ def _maximum_constant_a_local_derivatives(node):
 
 def _maximum_constant_a_compute(a, b):
     return _maximum(a, b)
+
+
+def _minimum_apply(*_operands):
+    if len(_operands) != 2:
+        raise _arity_error(_OP_minimum, _operands)
+    a, b, = _operands
+    if isinstance(a, Value):
+        if isinstance(b, Value):
+            _node0 = a
+            a = _node0._data
+            _node1 = b
+            b = _node1._data
+            out = _new(Value)
+            out._data = _minimum(a, b)
+            out.grad = 0.0
+            out._label = ""
+            if _grad_enabled or _state.enabled:
+                out._operation = _OP_minimum
+                out._a = _node0
+                out._b = _node1
+            else:
+                out._operation = out._a = out._b = None
+            return out
+        _node0 = a
+        a = _node0._data
+        b = b if b.__class__ is float else _param(b, 'b', 'minimum')
+        out = _new(Value)
+        out._data = _minimum(a, b)
+        out.grad = 0.0
+        out._label = ""
+        if _grad_enabled or _state.enabled:
+            out._operation = _OP_minimum_constant_b
+            out._a = _node0
+            out._b = b
+        else:
+            out._operation = out._a = out._b = None
+        return out
+    if isinstance(b, Value):
+        _node0 = b
+        b = _node0._data
+        a = a if a.__class__ is float else _param(a, 'a', 'minimum')
+        out = _new(Value)
+        out._data = _minimum(a, b)
+        out.grad = 0.0
+        out._label = ""
+        if _grad_enabled or _state.enabled:
+            out._operation = _OP_minimum_constant_a
+            out._a = _node0
+            out._b = a
+        else:
+            out._operation = out._a = out._b = None
+        return out
+    raise TypeError('minimum' + ': at least one input must be a Value')
 
 
 def _minimum_backward(node):
@@ -1345,6 +2014,28 @@ def _logsumexp_compute(xs):
     return _logsumexp(xs)
 
 
+def _binary_cross_entropy_apply(*_operands):
+    if len(_operands) != 2:
+        raise _arity_error(_OP_binary_cross_entropy, _operands)
+    p, y, = _operands
+    y = y if y.__class__ is float else _param(y, 'y', 'binary_cross_entropy')
+    if isinstance(p, Value):
+        _node0 = p
+        p = _node0._data
+        out = _new(Value)
+        out._data = _binary_cross_entropy(p, y)
+        out.grad = 0.0
+        out._label = ""
+        if _grad_enabled or _state.enabled:
+            out._operation = _OP_binary_cross_entropy
+            out._a = _node0
+            out._b = y
+        else:
+            out._operation = out._a = out._b = None
+        return out
+    raise TypeError('binary_cross_entropy' + ': at least one input must be a Value')
+
+
 def _binary_cross_entropy_backward(node):
     g = node.grad
     p0 = node._a
@@ -1362,6 +2053,28 @@ def _binary_cross_entropy_local_derivatives(node):
 
 def _binary_cross_entropy_compute(p, y):
     return _binary_cross_entropy(p, y)
+
+
+def _binary_cross_entropy_with_logits_apply(*_operands):
+    if len(_operands) != 2:
+        raise _arity_error(_OP_binary_cross_entropy_with_logits, _operands)
+    x, y, = _operands
+    y = y if y.__class__ is float else _param(y, 'y', 'binary_cross_entropy_with_logits')
+    if isinstance(x, Value):
+        _node0 = x
+        x = _node0._data
+        out = _new(Value)
+        out._data = _binary_cross_entropy_with_logits(x, y)
+        out.grad = 0.0
+        out._label = ""
+        if _grad_enabled or _state.enabled:
+            out._operation = _OP_binary_cross_entropy_with_logits
+            out._a = _node0
+            out._b = y
+        else:
+            out._operation = out._a = out._b = None
+        return out
+    raise TypeError('binary_cross_entropy_with_logits' + ': at least one input must be a Value')
 
 
 def _binary_cross_entropy_with_logits_backward(node):

@@ -30,7 +30,7 @@ import sys
 from pathlib import Path
 
 from .operation import Operation
-from .value import KINDS, OPERATIONS, _function_name, _make_node, _record_name, _variants
+from .value import KINDS, OPERATIONS, _apply_source, _function_name, _make_node, _record_name, _variants
 
 __all__ = ["PATH", "generate", "main"]
 
@@ -166,9 +166,11 @@ def _unary(operation: Operation, name: str, note: str, defaults: dict[str, str])
 
 
 def _functions() -> list[str]:
-    """Each variant's backward, local derivatives and compute, as module-level functions."""
+    """Each operation's ``apply``; each variant's backward, local derivatives and compute."""
     parts = []
     for operation in OPERATIONS.values():
+        if not operation.nary:
+            parts.append(_apply_source(operation, _function_name(operation, "apply"), written=True)[0])
         for variant in _variants(operation):
             for kind in KINDS:
                 parts.append(variant.source(kind, _function_name(variant, kind)))
@@ -179,7 +181,9 @@ def generate() -> str:
     """The text of ``autograd/_generated.py``, from the operation table as it is now."""
     records = [_record_name(v) for operation in OPERATIONS.values() for v in _variants(operation)]
     helpers = sorted({name for operation in OPERATIONS.values() for name in operation.helpers})
-    names = sorted({"Value", "_as_constant", "_grad_enabled", "_new", "_param", "_state", *helpers})
+    names = sorted(
+        {"Value", "_arity_error", "_as_constant", "_grad_enabled", "_new", "_param", "_state", *helpers}
+    )
     methods = [_binary(OPERATIONS[op], name, reflected, note) for op, name, reflected, note in BINARY_METHODS]
     methods += [_unary(OPERATIONS[op], name, note, defaults) for op, name, note, defaults in UNARY_METHODS]
     text = HEADER.format(
@@ -195,7 +199,9 @@ def generate() -> str:
         "    grad: float\n"
         "    _label: str\n\n" + "\n".join(methods)
     )
-    text += "\n\n# The backward, local derivatives and compute of each variant of each operation.\n"
+    text += (
+        "\n\n# Each operation's apply; the backward, local derivatives and compute of each of its variants.\n"
+    )
     text += "".join(f"\n\n{part}" for part in _functions())
     return text
 

@@ -1006,24 +1006,54 @@ _APPLIERS: dict[Operation, Callable[..., Value]] = {}
 
 
 def _applier(operation: Operation) -> Callable[..., Value]:
-    """Write ``apply`` for one operation: the ``Value`` methods' code, with every variant as a branch.
+    """Write ``apply`` for one user operation (see :func:`_apply_source`), with ``exec``.
 
-    For ``a * b`` the branches are: both ``Value``\\ s (record ``*``); ``a``
-    a ``Value``, ``b`` a number (record ``a * c``); the reverse; and neither
-    (an error). The operation's helpers, its variants and its name reach the
-    code as variables of an enclosing function (fast to read, and its own:
-    two operations with helpers of the same name cannot mix them up).
+    The operation's helpers, its variants and its name reach the code as
+    variables of an enclosing function: fast to read, and its own (two
+    operations with helpers of the same name cannot mix them up).
     """
     if operation.nary:
         return lambda *operands: _apply_many(operation, *operands)
+    body, records = _apply_source(operation, "run", written=False)
+    free = ["_OPERATION", "_NAME", *records, *operation.bound_helpers]
+    source = f"def make({', '.join(free)}):\n" + "".join(f"    {line}\n" for line in body.splitlines())
+    source += "    return run\n"
+    namespace: dict[str, Callable] = {}
+    exec(compile(source, register_source(source, f"apply {operation.name}"), "exec"), globals(), namespace)
+    run = namespace["make"](operation, operation.name, *records.values(), *operation.bound_helpers.values())
+    run.__qualname__ = run.__name__ = f"apply_{operation.name}" if operation.name.isidentifier() else "apply"
+    return run
+
+
+def _apply_source(operation: Operation, function: str, *, written: bool) -> tuple[str, dict[str, Operation]]:
+    """The source of ``apply`` for ``operation``: the methods' code, with every variant as a branch.
+
+    For ``a * b`` the branches are: both ``Value``\\ s (record ``*``); ``a``
+    a ``Value``, ``b`` a number (record ``a * c``); the reverse; and neither
+    (an error). ``written=True`` is the built-in operations' version, for
+    ``autograd/_generated.py`` (records and helpers by their names in this
+    module); otherwise a user operation's, whose records (returned, by name)
+    and helpers are free variables the caller supplies.
+    """
     inputs, params = operation.inputs, operation.params
     records: dict[str, Operation] = {}
+    name = repr(operation.name) if written else "_NAME"
+
+    def record_of(variant: Operation) -> str:
+        if written:
+            return _record_name(variant)
+        records[f"_RECORD_{len(records)}"] = variant
+        return f"_RECORD_{len(records) - 1}"
+
+    def number(p: str, indent: str = "") -> str:
+        return f"{indent}{p} = {p} if {p}.__class__ is float else _param({p}, {p!r}, {name})"
+
     lines = [
         f"if len(_operands) != {len(inputs) + len(params)}:",
-        "    raise _arity_error(_OPERATION, _operands)",
+        f"    raise _arity_error({_record_name(operation) if written else '_OPERATION'}, _operands)",
         f"{', '.join(inputs + params)}, = _operands",
     ]
-    lines += [f"{p} = {p} if {p}.__class__ is float else _param({p}, {p!r}, _NAME)" for p in params]
+    lines += [number(p) for p in params]
 
     def branch(i: int, values: list[str], indent: str) -> None:
         if i < len(inputs):
@@ -1032,41 +1062,22 @@ def _applier(operation: Operation) -> Callable[..., Value]:
             branch(i + 1, values, indent)
             return
         if not values:
-            lines.append(f"{indent}raise TypeError(f'{{_NAME}}: at least one input must be a Value')")
+            lines.append(f"{indent}raise TypeError({name} + ': at least one input must be a Value')")
             return
         variant = operation.variant(*(n for n in inputs if n not in values))
-        record = f"_RECORD_{len(records)}"
-        records[record] = variant
-        for k, name in enumerate(values):
-            lines.append(f"{indent}_node{k} = {name}")
-            lines.append(f"{indent}{name} = _node{k}._data")
-        for name in variant.stored_numbers[: len(variant.constants)]:
-            lines.append(
-                f"{indent}{name} = {name} if {name}.__class__ is float else _param({name}, {name!r}, _NAME)"
-            )
+        for k, value in enumerate(values):
+            lines.append(f"{indent}_node{k} = {value}")
+            lines.append(f"{indent}{value} = _node{k}._data")
+        lines.extend(number(c, indent) for c in variant.stored_numbers[: len(variant.constants)])
         stored = variant.stored_numbers
-        slot_b = (
-            "_node1"
-            if len(values) == 2
-            else "None"
-            if not stored
-            else stored[0]
-            if len(stored) == 1
-            else (f"({', '.join(stored)},)")
-        )
-        lines.extend(_make_node(variant.bound_forward, record, "_node0", slot_b, indent).splitlines())
+        slot_b = "_node1" if len(values) == 2 else "None" if not stored else stored[0]
+        if len(values) < 2 and len(stored) > 1:
+            slot_b = f"({', '.join(stored)},)"
+        forward = variant.forward if written else variant.bound_forward
+        lines.extend(_make_node(forward, record_of(variant), "_node0", slot_b, indent).splitlines())
 
     branch(0, [], "")
-    free = ["_OPERATION", "_NAME", *records, *operation.bound_helpers]
-    source = (
-        f"def make({', '.join(free)}):\n"
-        "    def run(*_operands):\n" + "".join(f"        {line}\n" for line in lines) + "    return run\n"
-    )
-    namespace: dict[str, Callable] = {}
-    exec(compile(source, register_source(source, f"apply {operation.name}"), "exec"), globals(), namespace)
-    run = namespace["make"](operation, operation.name, *records.values(), *operation.bound_helpers.values())
-    run.__qualname__ = run.__name__ = f"apply_{operation.name}" if operation.name.isidentifier() else "apply"
-    return run
+    return f"def {function}(*_operands):\n" + "".join(f"    {line}\n" for line in lines), records
 
 
 def _arity_error(operation: Operation, operands: tuple) -> TypeError:
@@ -1121,6 +1132,10 @@ def _install() -> None:
     for name, function in vars(_generated.Operators).items():
         if isinstance(function, FunctionType):
             setattr(Value, name, _bind(function))
+    for operation in OPERATIONS.values():
+        function = getattr(_generated, _function_name(operation, "apply"), None)
+        if function is not None:
+            _APPLIERS[operation] = _bind(function)
 
 
 _install()

@@ -54,6 +54,10 @@ def test_every_built_in_function_comes_from_the_file_not_from_exec():
                 function = getattr(variant, kind)
                 assert function.__code__.co_filename == str(codegen.PATH), (operation.name, kind)
                 assert function.__globals__ is vars(value_module)  # it reads no_grad's switch there
+    for operation in OPERATIONS.values():  # apply(operation, ...) on a built-in: written out too
+        if not operation.nary:
+            run = value_module._APPLIERS[operation]
+            assert run.__code__.co_filename == str(codegen.PATH) and run.__globals__ is vars(value_module)
     for name in ("__add__", "__radd__", "__neg__", "__abs__", "clamp", "leaky_relu", "maximum", "_rminimum"):
         method = getattr(Value, name)
         assert method.__code__.co_filename == str(codegen.PATH) and method.__globals__ is vars(value_module)
