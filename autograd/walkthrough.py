@@ -67,7 +67,7 @@ from typing import Any
 from .explain import Explanation, explain, expression
 from .files import write_atomically
 from .names import format_number
-from .value import Value
+from .value import Value, _Closure
 from .viz import (
     Picture,
     check_drawable,
@@ -330,10 +330,13 @@ def walkthrough(
     grouping = grouping_of(order, model, level)
     names = dict(grouping.names)
     saved = [node.grad for node in order]
+    # A node made the lecture's way (a _backward closure) has no chain-rule steps to show: its page
+    # is the forward pass only, and says so.
+    closures = [node for node in order if isinstance(node.operation, _Closure)]
     try:
         for node in order:  # the page shows a backward pass from zero, as after zero_grad()
             node.grad = 0.0
-        explanation = explain(root, show=False, names=names)
+        explanation = Explanation(root, names, []) if closures else explain(root, show=False, names=names)
         # Drawn with the last step's numbers, so every box is wide enough for them.
         picture = layout(
             order,
@@ -351,9 +354,10 @@ def walkthrough(
             node.grad = grad
     parameters = grouping.parameters
     hows = [_how(node, names, parameters) for node in order]
-    steps = [_start_step(names[root])]
+    steps = [_start_step(names[root], closures)]
     steps += _forward_steps(order, picture, names, hows, explanation.digits)
-    steps += _backward_steps(explanation, {node: i for i, node in enumerate(order)}, names, picture)
+    if not closures:
+        steps += _backward_steps(explanation, {node: i for i, node in enumerate(order)}, names, picture)
     page = Walkthrough(root, order, names, explanation, steps, svg, parameters, picture)
     page._how = hows
     return page
@@ -370,14 +374,17 @@ def _factor(x: float, digits: int) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
-def _start_step(root_name: str) -> PageStep:
+def _start_step(root_name: str, closures: list[Value]) -> PageStep:
+    then = f"then the backward pass applies the chain rule from {root_name} back to every input."
+    if closures:  # the lecture's way: the rule is a closure, which the page cannot show
+        then = (
+            f"the backward pass is not shown: {closures[0].op!r} is a _backward closure "
+            "(define it as an autograd.Operation to see its chain-rule steps)."
+        )
     return PageStep(
         phase="start",
         title="Before the forward pass: nothing is computed yet",
-        lines=(
-            "Step forward (→) to compute each node from its inputs, inputs first;",
-            f"then the backward pass applies the chain rule from {root_name} back to every input.",
-        ),
+        lines=("Step forward (→) to compute each node from its inputs, inputs first;", then),
     )
 
 
