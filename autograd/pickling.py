@@ -19,6 +19,12 @@ empty node of the node's class (``Value``, or a subclass of it), then its
 slots as the state (``(None, {slot: value})``, or with the instance ``dict``
 of a subclass that has one first; every unpickler and ``copy`` know how to
 apply either).
+
+A node's operation is pickled with it (by its registered name, see
+:class:`~autograd.operation.Operation`). One that cannot be (an
+unregistered or shadowing operation, or a node made the lecture's way, whose
+rule is a closure) is refused before anything is written, so a refusal
+leaves no pickling half-done in this thread.
 """
 
 from __future__ import annotations
@@ -40,7 +46,10 @@ def _reduce_ex(self: Value, protocol: int) -> tuple:
     pending = _pickling.__dict__.get("ancestors")
     if self._operation is None or (pending is not None and id(self) in pending):
         return (_empty_node, (cls,), state)  # a leaf, or an ancestor listed (and so preceded) by its parents
-    ancestors = topological_order(self)[:-1]
+    order = topological_order(self)
+    for operation in {node._operation for node in order} - {None}:
+        operation.__reduce_ex__(protocol)  # refuses one that cannot be pickled, before any state is set
+    ancestors = order[:-1]
     _pickling.ancestors = set(map(id, ancestors))
     # The pickler writes the arguments first, in order: the ancestors, then the
     # marker whose own pickling ends their plain mode again; then this node's slots.
