@@ -428,6 +428,34 @@ def test_apply_and_the_built_in_methods_build_the_same_node():
         )
 
 
+def test_a_user_operation_with_a_forward_only_input_through_every_walk():
+    """``apply`` (written per operation) keeps a forward-only operation's inputs as a tuple in ``_a``:
+    no gradient reaches the stopped input, in backward, ``explain`` and a compiled replay alike."""
+    stopped_scale = register(Operation("stopped_scale", "a * b", {"a": None, "b": "a"}))
+    x, w = Value(3.0), Value(2.0)
+    h = x * 1.0
+    node = apply(stopped_scale, h, w)
+    assert node._a == (h, w) and node._b is None
+    assert (node.parents, node.constants, node.is_leaf) == ((h, w), (), False)
+    y = node * w  # a * w * w with a stopped: dy/dw = 2 a w = 12, dy/dx = 0 (no contribution at all)
+    y.backward()
+    interpreted = (y.data, x.grad, w.grad, h.grad)
+    assert interpreted == (12.0, 0.0, 12.0, 0.0)
+    x.grad = w.grad = 0.0
+    explanation = explain(y, show=False)
+    assert (x.grad, w.grad) == (0.0, 12.0)
+    assert h not in {step.parent for step in explanation}
+    x.grad = w.grad = 0.0
+    compile_graph(y)()
+    assert (y.data, x.grad, w.grad) == interpreted[:3]
+    x.grad = w.grad = 0.0
+    copied = pickle.loads(pickle.dumps(y))
+    copied.backward()
+    assert copied.parents[0].parents[1].grad == 12.0  # w's copy
+    with pytest.raises(ValueError, match="'stopped_scale': an operation with a forward-only input keeps no"):
+        apply(stopped_scale, h, 2.0)
+
+
 def test_a_failing_user_rule_shows_its_line_in_the_traceback():
     shaky = Operation("shaky", "a * 2.0", {"a": "1.0 / (a - a)"})
     y = apply(shaky, Value(1.0))
@@ -553,6 +581,7 @@ def test_decode_reads_every_layout():
         (s.clamp(0.0, 1.0), (s,), (0.0, 1.0)),
         (s.tanh(), (s,), ()),
         (value_module.logsumexp([x, s]), (x, s), ()),
+        (s.detach(), (s,), ()),
         (lecture.cube(), (lecture,), ()),
         (Value(1.0, (x, s, x), "f"), (x, s, x), ()),
     ]:
