@@ -4,10 +4,15 @@ Every built-in operation is one line of the table in ``autograd/value.py``
 (``MUL = _op("*", "a * b", a="b", b="a")``). From that line come:
 
 * the **methods** of ``Value`` that compute a result and record the node
-  (``__mul__``, ``__rmul__``, ``tanh``...), and
+  (``__mul__``, ``__rmul__``, ``tanh``...),
+* each operation's **apply** (every variant a branch; an operation with a
+  forward-only input, ``detach``, keeps its inputs as a tuple in ``_a``, and
+  gets no method: ``Value.detach`` calls its apply), and
 * for each variant (``a * b``, ``a * c``, ``c * b``) its **backward**
-  function (``parent.grad += node.grad * (local)``), its **local
-  derivatives** (for ``explain``) and its **compute** (the forward on numbers).
+  function (``parent.grad += node.grad * (local)``, or ``node.grad / d`` for
+  a derivative ``1.0 / d``; nothing for a forward-only input), its **local
+  derivatives** and **contributions** (for ``explain``) and its **compute**
+  (the forward on numbers).
 
 This module writes them as Python source into ``autograd/_generated.py``, a
 file marked ``@generated`` and committed, so that a reader, an IDE, a type

@@ -92,7 +92,8 @@ class Operation:
     A definition is checked when it is made: every name in ``forward`` and in
     each derivative must be an input, a param, ``out``, a helper, ``math`` (and
     ``math.f`` a function it has) or one of :data:`BUILTINS`; every input has a
-    derivative. Otherwise a ``ValueError`` names the operation and the name:
+    derivative (an expression, or ``None`` for a forward-only input). Otherwise
+    a ``ValueError`` names the operation and the name:
 
     >>> Operation("cube", "a * a * a", {"a": "3.0 * a * aa"})  # doctest: +ELLIPSIS
     Traceback (most recent call last):
