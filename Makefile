@@ -50,6 +50,7 @@ notebooks: system-deps $(VENV)/.installed-test
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test: system-deps browser-deps $(VENV)/.installed-test lint
 	$(BIN)/python -m pytest

@@ -147,7 +147,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 
 from .graph import _intermediate_nodes, gradient_lock
 from .operation import Operation, contribution, substitute
-from .value import Value
+from .value import Value, decode
 
 __all__ = ["CompiledGraph", "compile_graph", "PIECE_NODES"]
 
@@ -198,12 +198,8 @@ def _usable_label(label: str, reserved: set[str]) -> bool:
 
 
 def _parents(node: Value) -> tuple[Value, ...]:
-    """``node.parents``, read straight from the slots (this runs once per node)."""
-    a = node._a
-    if a.__class__ is tuple:
-        return a
-    b = node._b
-    return (a, b) if b.__class__ is Value else (a,)
+    """``node.parents``: read by the engine's one node decoder (``autograd.value.decode``)."""
+    return decode(node)[0]
 
 
 # ============================================================================

@@ -43,8 +43,8 @@ from dataclasses import dataclass
 
 from .graph import _in_backward, _intermediate_nodes, gradient_lock, topological_order
 from .names import format_number, node_names
-from .operation import substitute
-from .value import Value
+from .operation import Operation, substitute
+from .value import Value, _Closure
 
 __all__ = ["MAX_ROWS", "Explanation", "Step", "explain", "format_number", "node_names"]
 
@@ -63,7 +63,7 @@ def _pretty(expression: str) -> str:
 
 def _symbols(node: Value, names: dict[Value, str], digits: int = 4) -> dict[str, str]:
     """Each name in ``node``'s operation → the graph's name for that input, or the constant's number."""
-    operation = node.operation
+    operation = _definition(node)
     symbols = {"out": names[node]}
     if operation.nary:
         symbols["xs"] = ", ".join(names[p] for p in node.parents)
@@ -75,29 +75,42 @@ def _symbols(node: Value, names: dict[Value, str], digits: int = 4) -> dict[str,
     return symbols
 
 
+def _definition(node: Value) -> Operation:
+    """The :class:`Operation` that made ``node`` (an intermediate result the engine made)."""
+    operation = node.operation
+    if isinstance(operation, _Closure):
+        raise operation.refuse("explain")
+    if operation is None:
+        raise ValueError(f"{node!r} is a leaf: no operation made it")
+    return operation
+
+
 def expression(node: Value, names: dict[Value, str], digits: int = 4) -> str:
     """How ``node`` was computed, with names: ``v3 = x * w``, ``o = tanh(n)``, ``v5 = 2 - x``."""
     operation = node.operation
     if operation is None:
         return names[node]
+    if isinstance(operation, _Closure):  # made the lecture's way: its name and parents are all to show
+        parents = [names[p] for p in node.parents]
+        if len(parents) == 2 and operation.name in ("+", "-", "*", "/", "**"):
+            return f"{names[node]} = {parents[0]} {operation.name} {parents[1]}"
+        return f"{names[node]} = {operation.name}({', '.join(parents)})"
     shown = substitute(operation.shown, _symbols(node, names, digits))
     return f"{names[node]} = {_pretty(shown)}"
 
 
 def _formulas(node: Value, names: dict[Value, str]) -> list[str]:
     """d(node)/d(parent) for each parent, as the operation defines it, in the graph's names."""
-    operation = node.operation
+    operation = _definition(node)
     symbols = _symbols(node, names)
     if operation.nary:
         derivative = operation.derivatives["x"]
         if derivative is None:
             return []
         return [_pretty(substitute(derivative, {**symbols, "x": names[p]})) for p in node.parents]
-    return [
-        _pretty(substitute(operation.derivatives[v], symbols))
-        for v in operation.value_inputs
-        if operation.derivatives[v] is not None  # a forward-only input (detach's) gets no step
-    ]
+    derivatives = (operation.derivatives[v] for v in operation.value_inputs)
+    # A forward-only input (detach's) gets no step.
+    return [_pretty(substitute(d, symbols)) for d in derivatives if d is not None]
 
 
 # ============================================================================
@@ -289,6 +302,9 @@ def explain(root: Value, show: bool = True, names: dict[Value, str] | None = Non
     if not isinstance(show, bool):
         raise TypeError(f"show must be True or False, not {show!r}")
     order = topological_order(root)
+    for node in order:
+        if node.operation is not None:
+            _definition(node)  # a node made the lecture's way is refused, before anything changes
     names = node_names(order) if names is None else {**node_names(order), **names}
 
     with gradient_lock:  # a backward pass: one at a time (see autograd.graph.backward)
@@ -301,7 +317,7 @@ def explain(root: Value, show: bool = True, names: dict[Value, str] | None = Non
         name = names[root]
         steps = [Step(0, root, root, name, name, "", name, "1 (seed)", 1.0, 1.0, 1.0, before, root.grad)]
         for node in reversed(walked):
-            operation = node.operation
+            operation = _definition(node)
             g = node.grad
             try:
                 local = operation.local_derivatives(node)

@@ -73,7 +73,7 @@ def write_atomically(path: str | os.PathLike, data: bytes) -> Path:
         with open(fd, "wb") as f:
             if old is not None:
                 _keep_owner(fd, old)  # before the fchmod: a change of owner may clear set-id bits
-                os.fchmod(fd, mode)
+                os.fchmod(fd, stat.S_IMODE(old.st_mode))
             f.write(data)
             f.flush()
             os.fsync(fd)  # the bytes are on disk before the rename makes them the file

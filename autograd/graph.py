@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import threading
 
-from .value import Value
+from .value import Value, decode
 
 
 def topological_order(root: Value) -> list[Value]:
@@ -60,21 +60,13 @@ def topological_order(root: Value) -> list[Value]:
         if node in visited:
             continue
         visited.add(node)
-        a = node._a
-        if a is None:  # a leaf has no parents: it is finished as soon as it is reached
+        parents = decode(node)[0]  # the one reader of a node's slots (any subclass of Value)
+        if not parents:  # a leaf has no parents: it is finished as soon as it is reached
             append(node)
             continue
         push(node)
         push(None)
-        # node.parents, read from the slots directly: this loop runs once per node.
-        if a.__class__ is tuple:  # an operation of many inputs (logsumexp)
-            stack.extend(p for p in a if p not in visited)
-            continue
-        if a not in visited:
-            push(a)
-        b = node._b  # a second parent, or the constant(s) of an operation with one
-        if b.__class__ is Value and b not in visited:
-            push(b)
+        stack.extend(parents)  # popped last first; one visited already is skipped when popped
     return order
 
 
@@ -131,9 +123,10 @@ def _intermediate_nodes(root: Value) -> list[Value]:
             continue
         if a._operation is not None and a.grad is not zero:
             push(a)
-        b = node._b  # a second parent, or the constant(s) of an operation with one
-        if b.__class__ is Value and b._operation is not None and b.grad is not zero:
-            push(b)
+        if node._operation.two_parents:  # decode's rule: the operation says whether _b is a parent
+            b = node._b  # (any subclass of Value), not the class of what _b holds
+            if b._operation is not None and b.grad is not zero:
+                push(b)
     return order
 
 

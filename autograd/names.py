@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from .operation import Operation
+
 if TYPE_CHECKING:
     from .value import Value
 
@@ -64,7 +66,7 @@ def op_label(node: Value) -> str:
     if operation is None:
         return ""
     numbers = node.constants
-    if not numbers:
+    if not numbers or not isinstance(operation, Operation):  # a lecture-style node: its name only
         return operation.name
     text = ", ".join(format_number(c) for c in numbers)
     constant_first = operation.inputs[0] in operation.constants

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import ContextDecorator
+from typing import Any
 
 from . import value as _value
 
@@ -55,7 +56,7 @@ class no_grad(ContextDecorator):
 
     def __init__(self) -> None:
         # The per-thread state (a dict: ``depth``, ``enabled``) of each open entry, in entry order.
-        self._entries: list[dict[str, object]] = []
+        self._entries: list[dict[str, Any]] = []
 
     def __enter__(self) -> no_grad:
         state = _value._state.__dict__  # this thread's attributes of the threading.local

@@ -15,8 +15,16 @@ per thread, so two threads pickling at once (overlapping graphs included)
 never see each other's.
 
 Every pickle protocol (0 to 5) writes the same thing: a call that makes an
-empty ``Value``, then its slots as the state (``(None, {slot: value})``,
-which every unpickler and ``copy`` know how to apply).
+empty node of the node's class (``Value``, or a subclass of it), then its
+slots as the state (``(None, {slot: value})``, or with the instance ``dict``
+of a subclass that has one first; every unpickler and ``copy`` know how to
+apply either).
+
+A node's operation is pickled with it (by its registered name, see
+:class:`~autograd.operation.Operation`). One that cannot be (an
+unregistered or shadowing operation, or a node made the lecture's way, whose
+rule is a closure) is refused before anything is written, so a refusal
+leaves no pickling half-done in this thread.
 """
 
 from __future__ import annotations
@@ -33,15 +41,19 @@ _SLOTS = Value.__slots__
 
 def _reduce_ex(self: Value, protocol: int) -> tuple:
     """How the pickler writes ``self``: an empty node, then its slots (after its ancestors, if any)."""
-    state = (None, {name: getattr(self, name) for name in _SLOTS})
+    state = (getattr(self, "__dict__", None) or None, {name: getattr(self, name) for name in _SLOTS})
+    cls = self.__class__
     pending = _pickling.__dict__.get("ancestors")
     if self._operation is None or (pending is not None and id(self) in pending):
-        return (_empty_node, (), state)  # a leaf, or an ancestor listed (and so preceded) by its parents
-    ancestors = topological_order(self)[:-1]
+        return (_empty_node, (cls,), state)  # a leaf, or an ancestor listed (and so preceded) by its parents
+    order = topological_order(self)
+    for operation in {node._operation for node in order} - {None}:
+        operation.__reduce_ex__(protocol)  # refuses one that cannot be pickled, before any state is set
+    ancestors = order[:-1]
     _pickling.ancestors = set(map(id, ancestors))
     # The pickler writes the arguments first, in order: the ancestors, then the
     # marker whose own pickling ends their plain mode again; then this node's slots.
-    return (_node_after, (ancestors, _AncestorsDone()), state)
+    return (_node_after, (ancestors, _AncestorsDone(), cls), state)
 
 
 class _Pickling(threading.local):
@@ -51,14 +63,16 @@ class _Pickling(threading.local):
 _pickling = _Pickling()
 
 
-def _empty_node() -> Value:
-    """Unpickling: an empty node (the unpickler then fills its slots)."""
-    return object.__new__(Value)
+def _empty_node(cls: type[Value] = Value) -> Value:
+    """Unpickling: an empty node of class ``cls`` (the unpickler then fills its slots)."""
+    if not (isinstance(cls, type) and issubclass(cls, Value)):
+        raise TypeError(f"a pickled node's class must be Value or a subclass of it, not {cls!r}")
+    return object.__new__(cls)
 
 
-def _node_after(ancestors: list[Value], done: _AncestorsDone) -> Value:
+def _node_after(ancestors: list[Value], done: _AncestorsDone, cls: type[Value] = Value) -> Value:
     """Unpickling: an empty node, made after its ancestors (the unpickler then fills its slots)."""
-    return object.__new__(Value)
+    return _empty_node(cls)
 
 
 class _AncestorsDone:
@@ -69,4 +83,4 @@ class _AncestorsDone:
         return (_AncestorsDone, ())
 
 
-Value.__reduce_ex__ = _reduce_ex
+Value.__reduce_ex__ = _reduce_ex  # type: ignore[method-assign,assignment]  # object's, replaced

@@ -28,7 +28,10 @@ Everything else is derived from that line: the method ``Value.__mul__`` that
 computes ``out``, the backward function that adds ``out.grad * b`` to
 ``a.grad``, the code ``compile_graph`` writes, and the formula ``explain``
 prints (see ``autograd/operation.py``). So the interpreter, a compiled replay
-and ``explain`` compute the same numbers by construction.
+and ``explain`` compute the same numbers by construction. The methods and
+backward functions are written out ahead of time into
+``autograd/_generated.py`` by ``python -m autograd.codegen`` (so they have
+real source); ``Value`` inherits the methods from its ``Operators`` class.
 
 How a node is stored (and why)
 ------------------------------
@@ -39,8 +42,12 @@ six slots: ``_data`` (the number, read and written as ``.data``), ``grad``,
 ``_label``, ``_operation`` (the shared :class:`Operation` record, ``None`` for
 a leaf), and ``_a``, ``_b``: the parents, or in ``_b`` the plain number of an
 operation with a constant (``x * 2.0`` keeps ``2.0`` there). About a hundred
-bytes a node. For code written for micrograd, ``_prev``, ``_op`` and
-``_backward()`` are there too, computed from these slots.
+bytes a node. :func:`decode` is the one function that reads ``_a`` and
+``_b`` back as parents and constants. For code written for micrograd,
+``_prev``, ``_op`` and ``_backward()`` are there too, computed from these
+slots; and micrograd's ``Value(data, (a, b), "*")`` with its own
+``_backward`` closure makes a node whose record (in ``_operation``) holds that
+closure: that node, and only it, pays for one.
 
 Plain numbers are constants, not nodes: ``x * 2`` records one node whose
 parents are ``(x,)``. (PyTorch does the same: a Python scalar in an expression
@@ -54,14 +61,16 @@ import numbers
 import sys
 import threading
 from collections.abc import Callable, Iterable
-from typing import Union
+from types import FunctionType
+from typing import TYPE_CHECKING, Any, SupportsIndex, Union
 
-from .operation import Operation, register
+from . import _generated
+from .operation import Operation, register, register_source
 
 Number = Union[int, float]
 Operand = Union["Value", int, float]
 
-__all__ = ["Value", "logsumexp", "OPERATIONS"]
+__all__ = ["Value", "apply", "decode", "logsumexp", "OPERATIONS"]
 
 # Whether operations record the graph. ``autograd.no_grad`` manages both:
 # ``_grad_enabled`` is True while no thread is inside a ``no_grad`` block (one
@@ -85,23 +94,38 @@ _new = object.__new__
 # ============================================================================
 
 
-def _as_constant(other: object) -> float | None:
+def _as_constant(other: Any) -> float | None:
     """A plain-number operand as a ``float``; ``None`` if it is not one.
 
     ``int``, ``float``, ``bool``, NumPy scalars (``np.float32``, ``np.int64``,
-    ``np.bool_``), ``Fraction``... A number too large for a float is an
-    ``OverflowError`` that shows the number.
+    ``np.bool_``), ``Fraction``... A number too large for a float (``10**400``,
+    ``np.longdouble("1e400")``) is an ``OverflowError`` that shows the number:
+    never a silent infinity.
     """
     if other.__class__ is float:
         return other
     if isinstance(other, numbers.Real) or _is_numpy_bool(other):
         try:
-            return float(other)
+            number = float(other)
         except OverflowError:
-            text = str(other)
-            shown = text if len(text) <= 30 else f"{text[:12]}...{text[-6:]} ({len(text)} digits)"
-            raise OverflowError(f"{shown} is too large for a float (the largest is about 1.8e308)") from None
+            raise _too_large(other) from None
+        if number in (math.inf, -math.inf) and other == other and not other == number:
+            raise _too_large(other)  # a wider float (np.longdouble) that a float cannot hold
+        return number
     return None
+
+
+def _too_large(number: Any) -> OverflowError:
+    """The error for a number beyond the largest float, showing the number (briefly, if it is long)."""
+    try:
+        text = str(number)
+    except ValueError:  # an int of more digits than Python turns into text
+        exponent = math.floor(math.log10(abs(number)))
+        text = f"{'-' if number < 0 else ''}{10 ** (math.log10(abs(number)) - exponent):.6f}e+{exponent}"
+        text += f" ({exponent + 1} digits)"
+    if len(text) > 30:
+        text = f"{text[:12]}...{text[-6:]} ({len(text)} digits)"
+    return OverflowError(f"{text} is too large for a float (the largest is about 1.8e308)")
 
 
 def _is_numpy_bool(x: object) -> bool:
@@ -134,7 +158,7 @@ def _param(x: object, name: str, op: str) -> float:
 # ============================================================================
 
 
-class Value:
+class Value(_generated.Operators):
     """One float in a computation graph, with the gradient of the output w.r.t. it.
 
     >>> x = Value(3.0, label="x")
@@ -148,17 +172,56 @@ class Value:
     the engine keeps nodes in sets and dicts, where two different nodes that
     happen to hold the same number must stay two nodes. Compare ``a.data ==
     b.data`` for the numbers.
+
+    The lecture's way of adding an operation works too: make the result with
+    its children and its operation's name, and give it a ``_backward`` that
+    passes the gradient on (this node's record then holds that function)::
+
+        def cube(self):
+            out = Value(self.data ** 3, (self,), "cube")
+            def _backward():
+                self.grad += 3 * self.data ** 2 * out.grad
+            out._backward = _backward
+            return out
+        Value.cube = cube
+
+    ``backward()``, ``draw_graph`` and ``topological_order`` handle such nodes;
+    ``explain``, ``compile_graph`` and pickling need an operation written down
+    as an :class:`~autograd.operation.Operation` and refuse them with a
+    ``TypeError`` that says so.
+
+    >>> a = Value(2.0, label="a")
+    >>> c = Value(a.data ** 3, (a,), "cube")
+    >>> def _backward():
+    ...     a.grad += 3 * a.data ** 2 * c.grad
+    >>> c._backward = _backward
+    >>> c.backward(); a.grad
+    12.0
     """
 
     __slots__ = ("_data", "grad", "_label", "_operation", "_a", "_b")
+    _data: float
+    grad: float
+    _label: str
+    _operation: Operation | _Closure | None
+    _a: Any  # the first parent, or all the parents as a tuple; None for a leaf
+    _b: Any  # the second parent, or the constant(s); None
 
-    def __init__(self, data: Number, label: str = "") -> None:
-        self._data = _check_data(data)
+    def __init__(
+        self, data: Number, _children: Iterable[Value] | str = (), _op: str = "", label: str = ""
+    ) -> None:
+        # A leaf from a float is the common case: six slot writes, no call.
+        self._data = data if data.__class__ is float else _check_data(data)
         self.grad = 0.0
-        self.label = label
-        self._operation = None
-        self._a = None
-        self._b = None
+        self._operation = self._a = self._b = None
+        if _children:  # micrograd's Value(data, (a, b), "*"), or Value(2.0, "x") with a label
+            if isinstance(_children, str):
+                if label:
+                    raise TypeError("Value(data, label): the label is given twice")
+                label, _children = _children, ()
+            else:
+                _record_children(self, _children, _op)
+        self._label = label if label.__class__ is str else _check_label(label)
 
     # ------------------------------------------------------------ the number and its name
     @property
@@ -178,9 +241,7 @@ class Value:
 
     @label.setter
     def label(self, label: str) -> None:
-        if not isinstance(label, str):
-            raise TypeError(f"label must be a str, not {type(label).__name__}")
-        self._label = label
+        self._label = label if label.__class__ is str else _check_label(label)
 
     # ------------------------------------------------------------ the graph
     @property
@@ -190,28 +251,22 @@ class Value:
         return "" if operation is None else operation.name
 
     @property
-    def operation(self) -> Operation | None:
-        """The :class:`~autograd.operation.Operation` that produced this node; ``None`` for a leaf."""
+    def operation(self) -> Operation | _Closure | None:
+        """The :class:`~autograd.operation.Operation` that produced this node; ``None`` for a leaf.
+
+        (For a node made the lecture's way, the record holding its ``_backward``.)
+        """
         return self._operation
 
     @property
     def parents(self) -> tuple[Value, ...]:
         """The ``Value``\\ s this node was computed from, in order (constants are not parents)."""
-        a = self._a
-        if a is None:
-            return ()
-        if a.__class__ is tuple:
-            return a
-        b = self._b
-        return (a, b) if isinstance(b, Value) else (a,)
+        return decode(self)[0]
 
     @property
     def constants(self) -> tuple[float, ...]:
         """The plain numbers of this node's operation: ``(2.0,)`` for ``x * 2``, ``(low, high)`` for clamp."""
-        b = self._b
-        if self._operation is None or b is None or isinstance(b, Value):
-            return ()
-        return b if b.__class__ is tuple else (b,)
+        return decode(self)[1]
 
     @property
     def constant(self) -> float | None:
@@ -254,12 +309,47 @@ class Value:
         >>> c._backward()       # one node's chain-rule step, by hand
         >>> a.grad, b.grad
         (-3.0, 2.0)
+
+        On a node made the lecture's way (``Value(data, children, op)``) it is
+        the function you assigned; on a node an operation of the engine made,
+        assigning it is an ``AttributeError``: its rule comes from its
+        operation's one definition.
         """
         operation = self._operation
         if operation is None:
             return _nothing
+        if isinstance(operation, _Closure):
+            return operation.function
         backward = operation.backward
         return lambda: backward(self)
+
+    @_backward.setter
+    def _backward(self, function: Callable[[], None]) -> None:
+        operation = self._operation
+        if isinstance(operation, _Closure):
+            if not callable(function):
+                raise TypeError(
+                    f"_backward must be a function of no arguments, not {type(function).__name__}"
+                )
+            operation.function = function
+        elif operation is not None:
+            raise AttributeError(
+                f"this node's backward rule comes from its operation's one definition "
+                f"({operation.name!r}: {operation.rule_text()}), which every node of it shares; "
+                "to write your own rule, make the node the lecture's way, "
+                "Value(data, (parents...), 'name'), or define an autograd.Operation"
+            )
+        elif _grad_enabled or _state.enabled:
+            raise AttributeError(
+                "a leaf has no parents to pass its gradient to: give _backward to a node made with "
+                "its children, Value(data, (parents...), 'name')"
+            )
+        # Under no_grad a node made with children records none (it is a leaf): nothing to pass on.
+
+    if TYPE_CHECKING:  # defined in autograd/graph.py (below), declared here for type checkers
+
+        def backward(self) -> None:
+            """Fill ``.grad`` of every node this one depends on (``autograd.graph.backward``)."""
 
     # ``v.backward()`` and pickling walk the whole graph: they are defined in
     # ``autograd/graph.py`` (the graph walk imports this module, never the other
@@ -334,34 +424,156 @@ class Value:
         """NumPy's functions on a ``Value`` are the engine's operations: ``np.exp(v)`` is ``v.exp()``.
 
         So gradients flow through ``np.exp``, ``np.tanh``, ``a + b`` with a NumPy
-        scalar, and object arrays of ``Value``\\ s (``np.dot(W, x)``). A NumPy
-        function the engine has no operation for is a ``TypeError`` that says so.
+        scalar, and object arrays of ``Value``\\ s (``np.dot(W, x)``). With an
+        array, NumPy's rules hold: ``Value(2.0) * np.array([1.0, 2.0])`` is an
+        object array of ``Value``\\ s, one operation per element. Comparisons
+        (``np.float64(3) > v``) compare the numbers. A NumPy function the engine
+        has no operation for is a ``TypeError`` that says so.
         """
-        operation = _UFUNCS.get(ufunc.__name__)
-        if method != "__call__" or operation is None or kwargs:
+        name = ufunc.__name__
+        if method != "__call__" or kwargs or (name not in _UFUNCS and name not in _COMPARISONS):
             known = ", ".join(sorted(_UFUNCS))
             raise TypeError(
-                f"numpy.{ufunc.__name__} ({method}) has no Value operation; "
-                f"the engine maps these ufuncs: {known}"
+                f"numpy.{name} ({method}) has no Value operation; the engine maps these ufuncs: {known}"
             )
-        if any(isinstance(x, _np_ndarray()) for x in inputs):
-            return NotImplemented  # let NumPy loop over the array, calling us per element
+        np = sys.modules["numpy"]
+        inputs = tuple(x[()] if isinstance(x, np.ndarray) and x.ndim == 0 else x for x in inputs)
+        if any(isinstance(x, np.ndarray) for x in inputs):
+            # Each Value as a 0-d object array: NumPy then broadcasts and calls the operation per
+            # element (v * 2.0, 2.0 * v, v.exp()...), giving an object array of Values.
+            return ufunc(*(np.array(x, dtype=object) if isinstance(x, Value) else x for x in inputs))
+        if name in _COMPARISONS:
+            a, b = (self._other_data(x) for x in inputs)
+            return NotImplemented if a is None or b is None else _COMPARISONS[name](a, b)
+        operation = _UFUNCS[name]
         operands = [x if isinstance(x, Value) else _as_constant(x) for x in inputs]
         if any(x is None for x in operands):
             return NotImplemented
         return operation(*operands)
 
-    # The operators and methods below are generated from the operation table
-    # at the end of this module (see ``_install``).
+    # The operators (``+``, ``*``...) and the methods of the operations (``tanh``...) are
+    # inherited from ``Operators`` in ``autograd/_generated.py``, written from the operation
+    # table at the end of this module by ``python -m autograd.codegen`` (see ``_install``).
 
 
 def _nothing() -> None:
     """A leaf's ``_backward``: nothing to pass on."""
 
 
-def _np_ndarray() -> type:
-    """NumPy's array type (only asked from inside a NumPy call, so NumPy is loaded already)."""
-    return sys.modules["numpy"].ndarray
+def _check_label(label: object) -> str:
+    if not isinstance(label, str):
+        raise TypeError(f"label must be a str, not {type(label).__name__}")
+    return label
+
+
+# ============================================================================
+# Reading a node: the one decoder of the slots
+# ============================================================================
+
+
+def decode(node: Value) -> tuple[tuple[Value, ...], tuple[float, ...]]:
+    """What ``node`` was computed from: its parents (``Value``\\ s) and its constants (plain numbers).
+
+    The one place that knows how a node keeps them in its two slots ``_a``
+    and ``_b``; every walk of the graph reads nodes through it (or, in a hot
+    loop, through a copy of its rule that a test compares with it):
+
+    * a leaf (``_operation is None``): nothing;
+    * many parents (``logsumexp``, or a node made the lecture's way,
+      ``Value(data, (a, b), "*")``): all of them, as a tuple in ``_a``;
+    * otherwise the first parent in ``_a``; in ``_b`` the second parent if
+      the operation has two (``operation.two_parents``), else its constants:
+      one number, a tuple of several, or ``None``.
+
+    The operation, not the class of what ``_b`` holds, says which: so a
+    subclass of ``Value`` is a parent in every position.
+
+    >>> x = Value(3.0)
+    >>> decode(x * 2.0) == ((x,), (2.0,)), decode(x * x) == ((x, x), ())
+    (True, True)
+    """
+    operation = node._operation
+    if operation is None:
+        return (), ()
+    a = node._a
+    if a.__class__ is tuple:
+        return a, ()
+    b = node._b
+    if operation.two_parents:
+        return (a, b), ()
+    if b is None:
+        return (a,), ()
+    return (a,), (b if b.__class__ is tuple else (b,))
+
+
+class _Closure:
+    """The record of a node made the lecture's way: ``Value(data, (a, b), "*")``, then ``_backward = f``.
+
+    Each such node has its own record (its own function), in the slot where an
+    engine-made node keeps its shared :class:`~autograd.operation.Operation`;
+    its parents are a tuple in ``_a``. ``backward()`` calls ``function()`` in
+    its place in the engine's order. What it computes is hidden in a closure,
+    so the parts of the engine that read an operation's definition (its
+    forward and derivatives) refuse it: see :meth:`refuse`.
+    """
+
+    __slots__ = ("name", "function")
+    closure = True
+    nary = True  # the parents are a tuple in ``_a``
+    two_parents = False
+    params = constants = ()
+    # Its _backward may pass a gradient to any parent: the backward walk goes to all of them.
+    receives = (True,)
+    forward_only = False
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.function: Callable[[], None] = _nothing
+
+    def backward(self, node: Value) -> None:
+        self.function()
+
+    def gradient_parents(self, node: Value) -> tuple[Value, ...]:
+        """Every parent (the backward walk cannot know which ones the closure passes a gradient to)."""
+        return node._a
+
+    def __repr__(self) -> str:
+        return f"<operation {self.name!r} written as a _backward closure>"
+
+    def refuse(
+        self, what: str = "the engine's own work on a graph (explain, compile_graph, pickling)"
+    ) -> TypeError:
+        """The error for a use that needs the operation's definition, which a closure does not give."""
+        return TypeError(
+            f"{what} needs each operation's forward and derivatives written down, but {self.name!r} was "
+            "made the lecture's way (Value(data, children, op) with its own _backward), a closure the "
+            "engine cannot read; define it as an autograd.Operation(name, forward, derivatives) and "
+            "apply(...) it: backward, explain, compile_graph and pickling then all know it"
+        )
+
+    def __getattr__(self, name: str) -> object:
+        # forward, derivatives, helpers, local_derivatives...: what only a written-down operation has.
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise self.refuse()
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple:
+        raise self.refuse("pickling (and copy.deepcopy)")
+
+
+def _record_children(node: Value, children: Iterable[Value], op: str) -> None:
+    """Make ``node`` the result of a lecture-style operation named ``op`` on ``children``."""
+    parents = tuple(children)
+    for parent in parents:
+        if not isinstance(parent, Value):
+            raise TypeError(
+                f"Value(data, _children): every child must be a Value, not {type(parent).__name__}"
+            )
+    if not isinstance(op, str):
+        raise TypeError(f"Value(data, _children, _op): _op must be a str, not {type(op).__name__}")
+    if parents and (_grad_enabled or _state.enabled):
+        node._operation = _Closure(op)
+        node._a = parents
 
 
 # ============================================================================
@@ -619,6 +831,93 @@ _HELPERS = {
 }
 
 
+# ============================================================================
+# The generated code: names, and binding it here
+# ============================================================================
+
+
+def _make_node(forward: str, record: str, a: str, b: str, indent: str) -> str:
+    """Source that creates the result node (a leaf under ``no_grad``) and returns it.
+
+    The one template of every node an operation makes: the methods written
+    into ``autograd/_generated.py`` and the ``apply`` of a user operation.
+    """
+    lines = [
+        "out = _new(Value)",
+        f"out._data = {forward}",
+        "out.grad = 0.0",
+        'out._label = ""',
+        "if _grad_enabled or _state.enabled:",
+        f"    out._operation = {record}",
+        f"    out._a = {a}",
+        f"    out._b = {b}",
+        "else:",
+        "    out._operation = out._a = out._b = None",
+        "return out",
+    ]
+    return "".join(f"{indent}{line}\n" for line in lines)
+
+
+#: The functions each variant of an operation has (see ``Operation.source``).
+KINDS = ("backward", "local_derivatives", "contributions", "compute")
+_WORDS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow"}
+
+
+def _stem(name: str, constants: Iterable[str]) -> str:
+    """``"mul"``, ``"mul_constant_b"``: a Python name for one variant of the operation ``name``."""
+    stem = _WORDS.get(name, name)
+    constants = sorted(constants)
+    return stem + ("_constant_" + "_".join(constants) if constants else "")
+
+
+def _record_name(operation: Operation) -> str:
+    """The module-level name generated methods record a variant by: ``_OP_mul_constant_b``."""
+    return "_OP_" + _stem(operation.base.name, operation.constants)
+
+
+def _function_name(operation: Operation, kind: str) -> str:
+    """The name of a variant's generated function: ``_mul_constant_b_backward``."""
+    return f"_{_stem(operation.base.name, operation.constants)}_{kind}"
+
+
+def _variants(operation: Operation) -> list[Operation]:
+    """The variants the methods use: the operation, and for two inputs each one as a constant."""
+    if operation.nary or len(operation.inputs) != 2:
+        return [operation]
+    return [operation, operation.variant("b"), operation.variant("a")]
+
+
+def _bind(function: Callable) -> Callable:
+    """``function`` (from ``_generated.py``) running in this module's namespace.
+
+    The same code (so its source, line numbers and tracebacks are those of
+    ``_generated.py``), reading its globals here: the helpers, the records,
+    and the switch ``_grad_enabled`` that ``no_grad`` flips in this module.
+    """
+    bound = FunctionType(function.__code__, globals(), function.__name__, function.__defaults__)
+    bound.__kwdefaults__ = function.__kwdefaults__
+    bound.__doc__ = function.__doc__
+    bound.__qualname__ = function.__qualname__.replace("Operators.", "Value.")
+    bound.__annotations__ = function.__annotations__
+    bound.__module__ = __name__
+    return bound
+
+
+def _prebuilt(name: str, inputs: Iterable[str]) -> dict[frozenset[str], dict[str, Callable]]:
+    """The generated functions of operation ``name``'s variants, each bound here (missing ones left out)."""
+    inputs = tuple(inputs)
+    keys = [()] + ([("b",), ("a",)] if len(inputs) == 2 else [])
+    found: dict[frozenset[str], dict[str, Callable]] = {}
+    for constants in keys:
+        functions = {}
+        for kind in KINDS:
+            function = getattr(_generated, f"_{_stem(name, constants)}_{kind}", None)
+            if function is not None:
+                functions[kind] = _bind(function)
+        found[frozenset(constants)] = functions
+    return found
+
+
 def _op(
     name: str,
     forward: str,
@@ -629,7 +928,10 @@ def _op(
     **derivatives: str | None,
 ) -> Operation:
     """Define and register one operation (see ``autograd/operation.py``)."""
-    operation = Operation(name, forward, derivatives, params=params, helpers=_HELPERS, nary=nary, shown=shown)
+    prebuilt = _prebuilt(name, () if nary else derivatives)
+    operation = Operation(
+        name, forward, derivatives, params=params, helpers=_HELPERS, nary=nary, shown=shown, prebuilt=prebuilt
+    )
     return register(operation)
 
 
@@ -730,133 +1032,130 @@ OPERATIONS: dict[str, Operation] = {
 # ============================================================================
 
 
-def _make_node(forward: str, record: str, a: str, b: str, indent: str) -> str:
-    """Source that creates the result node (a leaf under ``no_grad``) and returns it."""
-    lines = [
-        "out = _new(Value)",
-        f"out._data = {forward}",
-        "out.grad = 0.0",
-        'out._label = ""',
-        "if _grad_enabled or _state.enabled:",
-        f"    out._operation = {record}",
-        f"    out._a = {a}",
-        f"    out._b = {b}",
-        "else:",
-        "    out._operation = out._a = out._b = None",
-        "return out",
-    ]
-    return "".join(f"{indent}{line}\n" for line in lines)
-
-
-_WORDS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow"}
-
-
-def _record_name(operation: Operation) -> str:
-    """A module-level name for ``operation`` (a variant included), for generated code to refer to."""
-    name = "_OP_" + _WORDS.get(operation.base.name, operation.base.name)
-    if operation.constants:
-        name += "_constant_" + "_".join(sorted(operation.constants))
-    globals()[name] = operation
-    return name
-
-
-def _define(name: str, source: str, doc: str) -> Callable:
-    """Compile a generated method in this module's namespace (it reads ``_grad_enabled`` there)."""
-    namespace: dict[str, object] = {}
-    exec(compile(source, f"<Value.{name}>", "exec"), globals(), namespace)
-    method = namespace[name]
-    method.__doc__ = doc
-    method.__qualname__ = f"Value.{name}"
-    method.source = source
-    return method
-
-
-def _rule_text(operation: Operation) -> str:
-    return "; ".join(f"d/d{v} = {operation.derivatives[v]}" for v in operation.value_inputs)
-
-
-def _binary(operation: Operation, name: str, reflected_name: str, doc: str) -> tuple[Callable, Callable]:
-    """``value OP other`` and the reflected ``number OP value`` (a number is a constant, not a node)."""
-    both, const_b, const_a = operation, operation.variant("b"), operation.variant("a")
-    source = (
-        f"def {name}(self, other):\n"
-        "    if isinstance(other, Value):\n"
-        "        a = self._data\n"
-        "        b = other._data\n"
-        + _make_node(operation.forward, _record_name(both), "self", "other", "        ")
-        + "    a = self._data\n"
-        "    b = _as_constant(other)\n"
-        "    if b is None:\n"
-        "        return NotImplemented\n"
-        + _make_node(operation.forward, _record_name(const_b), "self", "b", "    ")
-    )
-    reflected = (
-        f"def {reflected_name}(self, other):\n"
-        "    a = _as_constant(other)\n"
-        "    if a is None:\n"
-        "        return NotImplemented\n"
-        "    b = self._data\n" + _make_node(operation.forward, _record_name(const_a), "self", "a", "    ")
-    )
-    text = f"``{operation.forward}``: {_rule_text(both)}. {doc}"
-    return _define(name, source, text), _define(
-        reflected_name, reflected, f"``number {operation.name} self``: {text}"
-    )
-
-
-def _unary(operation: Operation, doc: str, **defaults: str) -> Callable:
-    """The method ``value.NAME(params...)``: the operation on this node, params as plain numbers."""
-    params = operation.params
-    signature = ", ".join(["self", *(f"{p}={defaults[p]}" if p in defaults else p for p in params)])
-    checks = "".join(f"    {p} = _param({p}, {p!r}, {operation.name!r})\n" for p in params)
-    stored = "None" if not params else params[0] if len(params) == 1 else f"({', '.join(params)})"
-    source = f"def {operation.name}({signature}):\n{checks}    a = self._data\n" + _make_node(
-        operation.forward, _record_name(operation), "self", stored, "    "
-    )
-    return _define(operation.name, source, f"``{operation.forward}``: {_rule_text(operation)}. {doc}")
-
-
 def apply(operation: Operation, *operands: object) -> Value:
-    """``operation`` on ``operands`` (``Value``\\ s or plain numbers, then its params): the general path.
+    """``operation`` on ``operands`` (``Value``\\ s or plain numbers, then its params).
 
-    The ``Value`` methods are this, specialised. Use it for an operation of
-    your own: define an :class:`~autograd.operation.Operation` (forward and
-    local derivatives) and ``apply`` it; backward, ``compile_graph`` and
-    ``explain`` then know it too.
+    Use it for an operation of your own: define an
+    :class:`~autograd.operation.Operation` (forward and local derivatives) and
+    ``apply`` it; backward, ``compile_graph``, ``explain`` and ``gradcheck``
+    then know it too. The first call writes a function for the operation, as
+    the methods of ``Value`` are written (one branch per way of mixing
+    ``Value``\\ s and plain numbers), so later calls run as fast as a built-in
+    operation's.
+
+    >>> from autograd.operation import Operation
+    >>> CUBE = Operation("cube", "a * a * a", {"a": "3.0 * a * a"})
+    >>> x = Value(2.0)
+    >>> y = apply(CUBE, x); y.backward()
+    >>> y.data, x.grad
+    (8.0, 12.0)
+    """
+    run = _APPLIERS.get(operation)
+    if run is None:
+        run = _APPLIERS[operation] = _applier(operation.base)
+    return run(*operands)
+
+
+# Each operation's own ``apply``, written at its first use (see ``_applier``).
+_APPLIERS: dict[Operation, Callable[..., Value]] = {}
+
+
+def _applier(operation: Operation) -> Callable[..., Value]:
+    """Write ``apply`` for one user operation (see :func:`_apply_source`), with ``exec``.
+
+    The operation's helpers, its variants and its name reach the code as
+    variables of an enclosing function: fast to read, and its own (two
+    operations with helpers of the same name cannot mix them up).
     """
     if operation.nary:
-        (values,) = operands
-        values = tuple(v if isinstance(v, Value) else Value(_check_data(v)) for v in values)
-        if not values:
-            raise ValueError(f"{operation.name}: needs at least one input")
-        numbers_ = tuple(v._data for v in values)
-        return _result(operation.compute(numbers_), operation, values, None)
-    inputs, params = operands[: len(operation.inputs)], operands[len(operation.inputs) :]
-    if len(inputs) != len(operation.inputs) or len(params) != len(operation.params):
-        raise TypeError(
-            f"{operation.name} takes {len(operation.inputs)} inputs and {len(operation.params)} params, "
-            f"not {len(operands)} operands"
-        )
-    constants = [n for n, x in zip(operation.inputs, inputs, strict=True) if not isinstance(x, Value)]
-    variant = operation.base.variant(*constants)
-    if len(variant.value_inputs) == 0:
-        raise TypeError(f"{operation.name}: at least one input must be a Value")
-    numbers_ = [
-        x._data if isinstance(x, Value) else _param(x, n, operation.name)
-        for n, x in zip(operation.inputs, inputs, strict=True)
+        return lambda *operands: _apply_many(operation, *operands)
+    body, records = _apply_source(operation, "run", written=False)
+    free = ["_OPERATION", "_NAME", *records, *operation.bound_helpers]
+    source = f"def make({', '.join(free)}):\n" + "".join(f"    {line}\n" for line in body.splitlines())
+    source += "    return run\n"
+    namespace: dict[str, Callable] = {}
+    exec(compile(source, register_source(source, f"apply {operation.name}"), "exec"), globals(), namespace)
+    run = namespace["make"](operation, operation.name, *records.values(), *operation.bound_helpers.values())
+    run.__qualname__ = run.__name__ = f"apply_{operation.name}" if operation.name.isidentifier() else "apply"
+    return run
+
+
+def _apply_source(operation: Operation, function: str, *, written: bool) -> tuple[str, dict[str, Operation]]:
+    """The source of ``apply`` for ``operation``: the methods' code, with every variant as a branch.
+
+    For ``a * b`` the branches are: both ``Value``\\ s (record ``*``); ``a``
+    a ``Value``, ``b`` a number (record ``a * c``); the reverse; and neither
+    (an error). ``written=True`` is the built-in operations' version, for
+    ``autograd/_generated.py`` (records and helpers by their names in this
+    module); otherwise a user operation's, whose records (returned, by name)
+    and helpers are free variables the caller supplies.
+    """
+    inputs, params = operation.inputs, operation.params
+    records: dict[str, Operation] = {}
+    name = repr(operation.name) if written else "_NAME"
+
+    def record_of(variant: Operation) -> str:
+        if written:
+            return _record_name(variant)
+        records[f"_RECORD_{len(records)}"] = variant
+        return f"_RECORD_{len(records) - 1}"
+
+    def number(p: str, indent: str = "") -> str:
+        return f"{indent}{p} = {p} if {p}.__class__ is float else _param({p}, {p!r}, {name})"
+
+    lines = [
+        f"if len(_operands) != {len(inputs) + len(params)}:",
+        f"    raise _arity_error({_record_name(operation) if written else '_OPERATION'}, _operands)",
+        f"{', '.join(inputs + params)}, = _operands",
     ]
-    params = [_param(p, n, operation.name) for n, p in zip(operation.params, params, strict=True)]
-    data = variant.compute(*numbers_, *params)
-    parents = [x for x in inputs if isinstance(x, Value)]
-    stored = [x for n, x in zip(operation.inputs, numbers_, strict=True) if n in variant.constants] + params
-    if variant.forward_only:  # the inputs as a tuple (see Operation); such operations keep no numbers
-        return _result(data, variant, tuple(parents), None)
-    a = parents[0]
-    b = (
-        parents[1]
-        if len(parents) > 1
-        else (stored[0] if len(stored) == 1 else tuple(stored) if stored else None)
+    lines += [number(p) for p in params]
+
+    def branch(i: int, values: list[str], indent: str) -> None:
+        if i < len(inputs):
+            lines.append(f"{indent}if isinstance({inputs[i]}, Value):")
+            branch(i + 1, [*values, inputs[i]], indent + "    ")
+            branch(i + 1, values, indent)
+            return
+        if not values:
+            lines.append(f"{indent}raise TypeError({name} + ': at least one input must be a Value')")
+            return
+        try:
+            variant = operation.variant(*(n for n in inputs if n not in values))
+        except ValueError as error:  # a forward-only operation keeps no plain numbers: refused when called
+            lines.append(f"{indent}raise ValueError({str(error)!r})")
+            return
+        for k, value in enumerate(values):
+            lines.append(f"{indent}_node{k} = {value}")
+            lines.append(f"{indent}{value} = _node{k}._data")
+        lines.extend(number(c, indent) for c in variant.stored_numbers[: len(variant.constants)])
+        stored = variant.stored_numbers
+        slot_a, slot_b = "_node0", "_node1" if len(values) == 2 else "None" if not stored else stored[0]
+        if len(values) < 2 and len(stored) > 1:
+            slot_b = f"({', '.join(stored)},)"
+        if variant.forward_only:  # the Value inputs as a tuple in _a (see Operation); no numbers kept
+            slot_a, slot_b = f"({''.join(f'_node{k}, ' for k in range(len(values))).rstrip()})", "None"
+        forward = variant.forward if written else variant.bound_forward
+        lines.extend(_make_node(forward, record_of(variant), slot_a, slot_b, indent).splitlines())
+
+    branch(0, [], "")
+    return f"def {function}(*_operands):\n" + "".join(f"    {line}\n" for line in lines), records
+
+
+def _arity_error(operation: Operation, operands: tuple) -> TypeError:
+    return TypeError(
+        f"{operation.name} takes {len(operation.inputs)} inputs and {len(operation.params)} params, "
+        f"not {len(operands)} operands"
     )
-    return _result(data, variant, a, b)
+
+
+def _apply_many(operation: Operation, *operands: Any) -> Value:
+    """``apply`` for an operation of any number of inputs (``logsumexp``): one iterable of them."""
+    if len(operands) != 1:
+        raise TypeError(f"{operation.name} takes one iterable of inputs, not {len(operands)} operands")
+    values = tuple(v if isinstance(v, Value) else Value(_check_data(v)) for v in operands[0])
+    if not values:
+        raise ValueError(f"{operation.name}: needs at least one input")
+    return _result(operation.compute(tuple(v._data for v in values)), operation, values, None)
 
 
 def _result(data: float, operation: Operation, a: object, b: object) -> Value:
@@ -887,50 +1186,28 @@ def logsumexp(values: Iterable[Value | float]) -> Value:
 
 
 def _install() -> None:
-    """Attach the generated operators and methods to ``Value``."""
-    for operation, name, reflected, doc in (
-        (ADD, "__add__", "__radd__", "The gradient passes through unchanged."),
-        (SUB, "__sub__", "__rsub__", "Unchanged to a, negated to b."),
-        (MUL, "__mul__", "__rmul__", "Each input is scaled by the other."),
-        (DIV, "__truediv__", "__rtruediv__", "One correctly rounded division, not a * b**-1."),
-        (POW, "__pow__", "__rpow__", "A negative base needs an integer power."),
-        (MAXIMUM, "maximum", "_rmaximum", "Ties share the gradient equally, as in PyTorch."),
-        (MINIMUM, "minimum", "_rminimum", "Ties share the gradient equally, as in PyTorch."),
-    ):
-        forward, backward_ = _binary(operation, name, reflected, doc)
-        setattr(Value, name, forward)
-        setattr(Value, reflected, backward_)
-    for operation, doc, defaults in (
-        (NEG, "Negation.", {}),
-        (ABS, "Slope 0 at the kink.", {}),
-        (SQRT, "Infinite slope at 0.", {}),
-        (EXP, "Overflows (an OverflowError) above about 709.78.", {}),
-        (LOG, "Natural logarithm, for a > 0.", {}),
-        (LOG1P, "ln(1 + a), accurate for tiny a.", {}),
-        (TANH, "Finite for every input.", {}),
-        (SIGMOID, "Never overflows.", {}),
-        (SOFTPLUS, "A smooth ReLU; never overflows.", {}),
-        (RELU, "0 at the kink; NaN passes through.", {}),
-        (LEAKY_RELU, "A small slope for negative inputs.", {"slope": "0.01"}),
-        (SIN, "", {}),
-        (COS, "", {}),
-        (CLAMP, "Use None for no bound.", {}),
-    ):
-        setattr(Value, operation.name, _unary(operation, doc, **defaults))
-    Value.__neg__ = Value.neg
-    Value.__abs__ = Value.abs
-    del Value.neg
-    clamp = Value.clamp
-
-    def clamped(self: Value, low: float | None = None, high: float | None = None) -> Value:
-        return clamp(self, -math.inf if low is None else low, math.inf if high is None else high)
-
-    clamped.__doc__ = clamp.__doc__ + ("\n\n        >>> Value(-3.0).clamp(low=-1.0).data\n        -1.0\n")
-    clamped.__name__ = clamped.__qualname__ = "clamp"
-    Value.clamp = clamped
+    """Bind the generated methods to ``Value`` and name each variant where they find it."""
+    for operation in OPERATIONS.values():
+        for variant in _variants(operation):
+            globals()[_record_name(variant)] = variant
+    for name, function in vars(_generated.Operators).items():
+        if isinstance(function, FunctionType):
+            setattr(Value, name, _bind(function))
+    for operation in OPERATIONS.values():
+        function = getattr(_generated, _function_name(operation, "apply"), None)
+        if function is not None:
+            _APPLIERS[operation] = _bind(function)
 
 
 _install()
+
+#: NumPy's comparison ufuncs on scalars: the numbers compared, as ``Value``'s own ``<``... do.
+_COMPARISONS: dict[str, Callable[[float, float], bool]] = {
+    "greater": lambda a, b: a > b,
+    "greater_equal": lambda a, b: a >= b,
+    "less": lambda a, b: a < b,
+    "less_equal": lambda a, b: a <= b,
+}
 
 #: NumPy ufuncs and the engine's operations they stand for (``Value.__array_ufunc__``).
 _UFUNCS: dict[str, Callable] = {

@@ -73,7 +73,7 @@ from typing import Any
 from .explain import Explanation, explain, expression
 from .files import write_atomically
 from .names import format_number
-from .value import Value
+from .value import Value, _Closure
 from .viz import (
     Picture,
     check_drawable,
@@ -365,11 +365,14 @@ def walkthrough(
     saved = [node.grad for node in order]
     # Graphviz lays the picture out in a process of its own (two: one per layout, on two cores)
     # while Python writes the steps.
+    # A node made the lecture's way (a _backward closure) has no chain-rule steps to show: its page
+    # is the forward pass only, and says so.
+    closures = [node for node in order if isinstance(node.operation, _Closure)]
     with ThreadPoolExecutor(2) as pool:
         try:
             for node in order:  # the page shows a backward pass from zero, as after zero_grad()
                 node.grad = 0.0
-            explanation = explain(root, show=False, names=names)
+            explanation = Explanation(root, names, []) if closures else explain(root, show=False, names=names)
             widest = _widest_box_line(order, names, explanation)
 
             def draw(direction: str) -> Picture:
@@ -398,11 +401,12 @@ def walkthrough(
                 node.grad = grad
         parameters = grouping.parameters
         hows = [_how(node, names, parameters) for node in order]
-        steps = [_start_step(names[root])]
+        steps = [_start_step(names[root], closures)]
         inner = [picture.inner_name(i) for i in range(len(order))]  # each node's name in its box
         steps += _forward_steps(order, picture, names, hows, explanation.digits, inner)
         index = {node: i for i, node in enumerate(order)}
-        steps += _backward_steps(explanation, index, names, picture, inner)
+        if not closures:
+            steps += _backward_steps(explanation, index, names, picture, inner)
         # Without the script the page shows its last step: each box's line as the last step wrote it.
         final = {box: line for step in steps for box, line in step.box_lines}
         texts = [_write_in_boxes(svg.result().decode("utf-8"), final) for svg in svgs]
@@ -424,14 +428,17 @@ def _factor(x: float, digits: int) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
-def _start_step(root_name: str) -> PageStep:
+def _start_step(root_name: str, closures: list[Value]) -> PageStep:
+    then = f"then the backward pass applies the chain rule from {root_name} back to every input."
+    if closures:  # the lecture's way: the rule is a closure, which the page cannot show
+        then = (
+            f"the backward pass is not shown: {closures[0].op!r} is a _backward closure "
+            "(define it as an autograd.Operation to see its chain-rule steps)."
+        )
     return PageStep(
         phase="start",
         title="Before the forward pass: nothing is computed yet",
-        lines=(
-            "Step forward (→) to compute each node from its inputs, inputs first;",
-            f"then the backward pass applies the chain rule from {root_name} back to every input.",
-        ),
+        lines=("Step forward (→) to compute each node from its inputs, inputs first;", then),
     )
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from . import runner, workloads
 
-DEFAULT_SIZES = {"moons": 100, "chain": 100_000, "wide": 100_000, "pairwise": 100_000}
-QUICK_SIZES = {"moons": 8, "chain": 600, "wide": 1_000, "pairwise": 1_000}
+DEFAULT_SIZES = {"moons": 100, "chain": 100_000, "wide": 100_000, "pairwise": 100_000, "leaves": 100_000}
+QUICK_SIZES = {"moons": 8, "chain": 600, "wide": 1_000, "pairwise": 1_000, "leaves": 1_000}
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
@@ -28,7 +28,7 @@ def parse_sizes(text: str) -> dict[str, int]:
             value = int(number)
         except ValueError:
             raise argparse.ArgumentTypeError(f"--sizes: {name} must be an integer, got {number!r}") from None
-        if value < {"moons": 2, "chain": 6, "wide": 1, "pairwise": 1}[name]:
+        if value < {"moons": 2, "chain": 6, "wide": 1, "pairwise": 1, "leaves": 1}[name]:
             raise argparse.ArgumentTypeError(f"--sizes: {name}={value} is too small")
         sizes[name] = value
     return sizes
@@ -51,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="tiny sizes and 3 repeats: a smoke run")
     parser.add_argument(
-        "--sizes", type=parse_sizes, help="e.g. moons=100,chain=100000,wide=100000,pairwise=100000"
+        "--sizes",
+        type=parse_sizes,
+        help="e.g. moons=100,chain=100000,wide=100000,pairwise=100000,leaves=100000",
     )
     parser.add_argument("--repeats", type=positive, help="timed runs per engine and GC mode (default 5)")
     parser.add_argument(
@@ -85,6 +87,7 @@ def _run(sizes: dict[str, int], repeats: int, output: Path | None, command: str)
         workloads.chain(sizes["chain"]),
         workloads.wide(sizes["wide"]),
         workloads.wide(sizes["pairwise"], pairwise=True),
+        workloads.wide(sizes["leaves"], leaves=True),
     ]
     timings, memory = [], []
     for workload in chosen:

@@ -282,12 +282,15 @@ def pairwise_sum(terms: Sequence):
     return level[0]
 
 
-def wide(n_products: int, pairwise: bool = False) -> Workload:
-    """``Σᵢ xᵢ·wᵢ`` over ``n_products`` pairs of leaves (made before each run, untimed), then backward.
+def wide(n_products: int, pairwise: bool = False, leaves: bool = False) -> Workload:
+    """``Σᵢ xᵢ·wᵢ`` over ``n_products`` pairs of leaves, then backward.
 
     ``pairwise=False`` sums left to right with Python's ``sum`` (a chain of
     additions as deep as the graph is wide); ``pairwise=True`` as a balanced
     tree (``pairwise_sum``), the shape of a reduction written for accuracy.
+    The leaves are made before each run, untimed; with ``leaves=True`` each
+    run makes its own ``2 * n_products`` leaves from the floats, as code that
+    wraps its data in ``Value``\\ s at every step does (the cost of a leaf).
     """
     MValue, _ = micrograd_modules()
     rng = random.Random(1)
@@ -297,27 +300,30 @@ def wide(n_products: int, pairwise: bool = False) -> Workload:
     add_up = pairwise_sum if pairwise else sum
 
     def engine_case(name: str, V: type) -> Case:
-        leaves: dict[str, list] = {}
+        made: dict[str, list] = {}
 
-        def setup() -> None:
-            leaves["x"] = [V(x) for x in xs]
-            leaves["w"] = [V(w) for w in ws]
+        def make_leaves() -> None:
+            made["x"] = [V(x) for x in xs]
+            made["w"] = [V(w) for w in ws]
 
         def total():
-            return add_up(x * w for x, w in zip(leaves["x"], leaves["w"], strict=True))
+            if leaves:
+                make_leaves()
+            return add_up(x * w for x, w in zip(made["x"], made["w"], strict=True))
 
         def build() -> tuple[object, Callable[[], int]]:
             root = total()
-            return root, lambda: count_nodes(root) - 2 * n_products
+            return root, lambda: count_nodes(root) - (0 if leaves else 2 * n_products)
 
         def run() -> None:
             total().backward()
 
         def grads() -> list[float]:
             run()
-            return [float(v.grad) for v in leaves["x"] + leaves["w"]]
+            return [float(v.grad) for v in made["x"] + made["w"]]
 
-        return Case(name, run, grads, build, setup, leaves.clear)
+        setup = (lambda: None) if leaves else make_leaves
+        return Case(name, run, grads, build, setup, made.clear)
 
     def float_run():
         return floats.wide(xs, ws, pairwise)
@@ -327,9 +333,10 @@ def wide(n_products: int, pairwise: bool = False) -> Workload:
         return gx + gw
 
     shape = "as a balanced tree (pairwise)" if pairwise else "left to right (sum)"
+    made_here = f", its {2 * n_products:,} leaves made in each run" if leaves else ""
     return Workload(
-        name="wide pairwise" if pairwise else "wide",
-        description=f"{n_products:,} products of leaves (x·w) summed {shape}, then backward",
+        name=("wide pairwise" if pairwise else "wide") + (" with leaves" if leaves else ""),
+        description=f"{n_products:,} products of leaves (x·w) summed {shape}{made_here}, then backward",
         cases=[
             Case("floats", float_run, float_grads, lambda: (float_run(), lambda: 0)),
             engine_case("autograd", Value),

@@ -74,8 +74,8 @@ def owners(
     """
     owner_of = {p: split_parameter_name(name)[0] for p, name in params.items()}
     needed: dict[tuple[str, ...], int] = {}
-    for owner in owner_of.values():
-        needed[owner] = needed.get(owner, 0) + 1
+    for module in owner_of.values():
+        needed[module] = needed.get(module, 0) + 1
     owner: dict[Value, tuple[str, ...]] = {}
     role: dict[Value, str] = {}
     used: dict[Value, frozenset] = {}  # parameters an open node was computed from

@@ -38,7 +38,7 @@ def test_quick_run_writes_a_complete_table(tmp_path, capsys):
     text = out.read_text(encoding="utf-8")
     assert text == capsys.readouterr().out.split("\n\n", 1)[1].rsplit("\nwritten to", 1)[0]
     assert "Python 3." in text and "cores" in text
-    for workload in ("moons step", "chain", "wide", "wide pairwise"):
+    for workload in ("moons step", "chain", "wide", "wide pairwise", "wide with leaves"):
         assert text.count(f"| {workload} | on |") == 1 and text.count(f"| {workload} | off |") == 1
         if workload != "moons step":
             for engine in ("floats", "autograd", "micrograd"):
@@ -93,6 +93,18 @@ def test_wide_workloads_agree_in_both_shapes():
         assert memory["autograd"].bytes_total / workload.operations <= 150
 
 
+def test_wide_with_leaves_makes_its_leaves_in_each_run():
+    workload = workloads.wide(50, leaves=True)
+    assert workload.name == "wide with leaves" and "100 leaves made in each run" in workload.description
+    runner.check_agreement(workload)
+    ours = next(case for case in workload.cases if case.engine == "autograd")
+    ours.setup()
+    first = ours.gradients()
+    assert first == ours.gradients()  # fresh leaves each run: the gradients do not accumulate
+    memory = {m.engine: m for m in runner.measure_memory(workload)}
+    assert memory["autograd"].nodes == 100 + 100  # the 100 leaves and the 100 operations
+
+
 def test_float_mlp_layout_round_trips():
     flat = [float(i) for i in range(2 * 3 + 3 + 3 * 1 + 1)]
     layers = floats.split_mlp(flat, [2, 3, 1])
@@ -143,5 +155,11 @@ def test_bad_sizes_are_refused(bad):
 
 
 def test_sizes_keep_defaults_for_unnamed_workloads():
-    assert parse_sizes("chain=600") == {"moons": 100, "chain": 600, "wide": 100_000, "pairwise": 100_000}
+    assert parse_sizes("chain=600") == {
+        "moons": 100,
+        "chain": 600,
+        "wide": 100_000,
+        "pairwise": 100_000,
+        "leaves": 100_000,
+    }
     assert parse_sizes("pairwise=10")["pairwise"] == 10

@@ -189,3 +189,30 @@ def test_every_pickle_protocol_round_trips_a_graph(protocol):
     y.backward()
     y2.backward()
     assert x2.grad == x.grad
+
+
+# ---------------------------------------------------------------- refusals leave nothing behind
+
+
+@pytest.mark.parametrize("how", COPIES)
+@pytest.mark.parametrize("kind", ["unregistered operation", "lecture-style node"])
+def test_a_refused_graph_leaves_no_pickling_half_done(how, kind):
+    """A node that cannot be pickled inside a graph is refused before anything is written.
+
+    Refused half-way (while the ancestors were being written), the thread's
+    pickling kept them marked "written plainly": pickling the deep trunk
+    afterwards then nested node in node and hit the recursion limit.
+    """
+    from autograd import Operation, apply
+
+    trunk = _chain(20_000)
+    if kind == "unregistered operation":
+        middle = apply(Operation("not_registered_anywhere", "a * 2.0", {"a": "2.0"}), trunk)
+        refusal: type[Exception] = pickle.PicklingError
+    else:
+        middle = Value(trunk.data, (trunk,), "mine")
+        refusal = TypeError
+    with pytest.raises(refusal, match="not_registered_anywhere|'mine'"):
+        COPIES[how](middle * 3.0)
+    copied = COPIES[how](trunk)
+    assert copied.data == trunk.data

@@ -1,6 +1,7 @@
 """The shape of the code: imports inside ``autograd`` flow one way, and only at the top.
 
-    value (the node and its operations; operation: how one definition becomes code)
+    value (the node and its operations; operation: how one definition becomes code;
+           _generated: that code for the built-in operations, written by codegen)
       ◄── graph (topological order, backward) · no_grad
             ◄── pickling · check · compile · explain
                   ◄── viz · walkthrough          names, files: leaves several of them use
@@ -18,9 +19,12 @@ PACKAGE = Path(__file__).parent.parent / "autograd"
 # module: the autograd modules it may import
 ALLOWED = {
     "operation": set(),
-    "names": {"value"},  # for type hints only
+    "names": {"operation", "value"},  # value for type hints only
     "files": set(),
-    "value": {"operation"},
+    # the built-in operations' methods and backward functions, written by codegen from value's table
+    "_generated": {"operation", "value"},  # for type hints only
+    "value": {"_generated", "operation"},
+    "codegen": {"operation", "value"},
     "graph": {"value"},
     "no_grad": {"value"},
     "pickling": {"graph", "value"},

@@ -337,6 +337,49 @@ def test_a_huge_integer_is_an_overflow_error_that_shows_the_number():
         Value(1.0) * 10**400
 
 
+def test_an_integer_too_long_for_text_is_an_overflow_error_that_shows_the_number():
+    """10**5000 has more digits than Python turns into text: the error still shows the number."""
+    with pytest.raises(OverflowError, match=r"1\.000000e\+5000 \(5001 digits\) is too large for a float"):
+        Value(10**5000)
+    with pytest.raises(OverflowError, match=r"-3\.000000e\+5000"):
+        Value(1.0) * (-3 * 10**5000)
+
+
+def test_a_longdouble_beyond_a_float_is_refused_not_infinite():
+    with pytest.raises(OverflowError, match=r"1e\+400 is too large for a float"):
+        Value(np.longdouble("1e400"))
+    x = Value(1.0)
+    with pytest.raises(OverflowError, match="too large for a float"):
+        x.data = np.longdouble("-1e400")
+    assert x.data == 1.0  # refused: nothing changed
+    assert Value(np.longdouble("inf")).data == math.inf  # an infinity is an infinity
+    assert Value(np.longdouble("1.5")).data == 1.5
+
+
+def test_a_value_and_a_numpy_array_give_an_object_array_of_values():
+    a = Value(2.0)
+    for result, expected in [
+        (a * np.array([1.0, 2.0]), [2.0, 4.0]),
+        (np.array([1.0, 2.0]) * a, [2.0, 4.0]),
+        (np.array([Value(1.0), Value(3.0)], dtype=object) * a, [2.0, 6.0]),
+        (a - np.array([[1.0], [3.0]]), [[1.0], [-1.0]]),
+        (np.array([1.0, 4.0]) / a, [0.5, 2.0]),
+    ]:
+        assert result.dtype == object and result.shape == np.asarray(expected).shape
+        assert all(type(v) is Value for v in result.flat)
+        assert [v.data for v in result.flat] == list(np.asarray(expected, dtype=float).flat)
+    total = (a * np.array([1.0, 2.0, 3.0])).sum()
+    total.backward()
+    assert a.grad == 6.0  # each element is an operation on a: the gradients add up
+
+
+def test_numpy_scalars_compare_with_values():
+    v = Value(2.0)
+    assert (np.float64(3) > v) is True and (np.float64(1) > v) is False
+    assert (np.float64(2) >= v) is True and (np.int64(1) < v) is True and (np.float32(2) <= v) is True
+    assert list(np.array([1.0, 3.0]) > v) == [False, True]
+
+
 def test_a_label_assigned_later_must_be_a_string():
     v = Value(1.0, label="x")
     with pytest.raises(TypeError, match="label must be a str, not int"):
