@@ -16,9 +16,6 @@ cell's source replaced by its solution from ``answers/LL.py``, and one code cell
 front that imports ``course`` from the folder above and sets ``course.STRICT = True``,
 so that a wrong or missing solution fails the run.
 
-(Transitional, until every lesson is converted: an answer cell tagged ``exercise``
-with its solution in ``metadata["solution"]`` is still read.)
-
     python notebooks/build_solutions.py             # write the solutions that are out of date
     python notebooks/build_solutions.py --execute   # execute every lesson in place, then
                                                     # write and execute the solutions
@@ -46,7 +43,6 @@ ANSWERS = NOTEBOOKS / "answers"
 #: The line that starts an exercise's solution in ``answers/LL.py``.
 MARKER = re.compile(r"^# %% (\d\d\.\d+)[ \t]*\n", re.MULTILINE)
 LESSON_NAME = re.compile(r"^\d\d_.+\.ipynb$")
-EXERCISE_TAG = "exercise"
 
 #: The first code cell of every solutions notebook.
 STRICT_CELL = """\
@@ -72,13 +68,6 @@ def exercise_id(cell: dict) -> str | None:
         return None
     value = cell.get("metadata", {}).get("exercise")
     return value if isinstance(value, str) else None
-
-
-def is_exercise(cell: dict) -> bool:
-    """The student's answer cell: ``metadata["exercise"]``, or (transitional) the tag ``exercise``."""
-    if cell.get("cell_type") != "code":
-        return False
-    return exercise_id(cell) is not None or EXERCISE_TAG in cell.get("metadata", {}).get("tags", [])
 
 
 def read_answers(text: str) -> dict[str, str]:
@@ -118,11 +107,6 @@ def solution_notebook(
                     f"cell {index} is exercise {exercise_id(cell)}, which has no answer in answers/"
                 )
             cell.source = answers[exercise_id(cell)]
-        elif is_exercise(cell):
-            solution = cell.metadata.get("solution")
-            if not isinstance(solution, str) or not solution.strip():
-                raise ValueError(f"cell {index} is tagged {EXERCISE_TAG!r} but has no metadata['solution']")
-            cell.source = solution
     strict = nbformat.v4.new_code_cell(STRICT_CELL)
     strict.id = "solutions-strict"
     first_code = next((i for i, c in enumerate(solved.cells) if c.cell_type == "code"), len(solved.cells))

@@ -154,7 +154,7 @@ def _fail(message: str) -> None:
     print(message)
 
 
-def check(exercise_id: str, answer: Any, test: Callable[[Any], object] | None = None, hint: str = "") -> None:
+def check(exercise_id: str, answer: Any) -> None:
     """Check ``answer`` to exercise ``exercise_id``: print ✓, "not answered yet" or what is wrong and a hint.
 
     It returns nothing, so that a check cell shows only its message (the verdict itself is
@@ -162,20 +162,14 @@ def check(exercise_id: str, answer: Any, test: Callable[[Any], object] | None = 
 
     ``answer`` left as ``...`` is "not answered yet". With :data:`STRICT` (the solutions),
     anything but a pass raises ``AssertionError``.
-
-    (Transitional: a lesson not yet moved to :data:`EXERCISES` passes its own ``test`` and
-    ``hint`` here; ``test`` then returns a truth value or raises with a message.)
     """
     if answer is Ellipsis:
         _fail(f"{exercise_id}: not answered yet (replace the ... with your answer, then run this cell again)")
         return
-    if test is not None:
-        checker = Checker(exercise_id, lambda a: bool(test(a)) or None, hint)
-    elif exercise_id in EXERCISES:
-        checker = EXERCISES[exercise_id]
-    else:
+    if exercise_id not in EXERCISES:
         _fail(f"{exercise_id}: there is no such exercise (is the id spelt as in the lesson?)")
         return
+    checker = EXERCISES[exercise_id]
     if STRICT:
         with contextlib.redirect_stdout(io.StringIO()):  # the message is raised instead
             passed = checker(answer)

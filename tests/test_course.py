@@ -34,12 +34,6 @@ import autograd  # noqa: E402
 
 IDS = sorted(course.EXERCISES)
 LESSONS = build_solutions.lessons(NOTEBOOKS)
-#: Lessons moved to the exercise system (their answer cells carry ``metadata["exercise"]``).
-CONVERTED = [
-    p for p in LESSONS if any(build_solutions.exercise_id(c) for c in nbformat.read(p, as_version=4).cells)
-]
-
-
 class AlwaysEqual:
     """Claims to equal (and be less and greater than) everything."""
 
@@ -182,11 +176,11 @@ def test_registering_an_id_twice_is_an_error(toy_exercise):
         course.exercise("99.1", hint="")(lambda a: True)
 
 
-def test_the_transitional_form_with_a_test_never_raises(capsys):
-    course.check("Exercise 1", None, lambda a: a + 1 == 2, hint="h")
-    course.check("Exercise 1", 1, lambda a: a + 1 == 2, hint="h")
-    out = capsys.readouterr().out
-    assert "✗ Exercise 1: not yet." in out and "✓ Exercise 1: correct" in out
+def test_check_takes_only_an_id_and_an_answer(toy_exercise):
+    """The old form ``check("Exercise 1", answer, test, hint)`` (a lesson's own test) is gone: every
+    verdict comes from ``EXERCISES``."""
+    with pytest.raises(TypeError):
+        course.check("99.1", 0.25, lambda a: True, hint="h")
 
 
 def test_number_and_numbers_convert_or_refuse():
@@ -294,8 +288,8 @@ def test_each_exercise_is_in_its_lesson_and_its_solution_passes(exercise_id):
     assert solved[exercise_id].strip() == f"✓ {exercise_id}: correct"
 
 
-@pytest.mark.parametrize("path", CONVERTED, ids=lambda p: p.name)
-def test_a_converted_lesson_carries_no_solution(path):
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_a_lesson_carries_no_solution(path):
     """No answer is in the lesson: not in any cell's metadata, not as a cell, and no line of it in any
     output (a printed expected value or solution). (A line the lesson itself teaches, such as lesson 02's
     delta_o, may of course appear in its own cells.)"""
@@ -336,7 +330,7 @@ def student_notebook(path: Path, answer: str) -> nbformat.NotebookNode:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("answer", ["...", "None"])
-@pytest.mark.parametrize("path", CONVERTED, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
 def test_a_students_lesson_runs_to_the_end_whatever_the_answers(path, answer):
     notebook = student_notebook(path, answer)
     NotebookClient(notebook, timeout=600, resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.util
 import math
-import re
 from pathlib import Path
 
 import nbformat
@@ -24,8 +23,6 @@ _spec.loader.exec_module(build_solutions)
 LESSONS = build_solutions.lessons(NOTEBOOKS)
 SOLUTIONS = [build_solutions.solution_path(p) for p in LESSONS]
 ALL = LESSONS + SOLUTIONS
-CHECK_CALL = re.compile(r"check\(\s*\"Exercise (\d+)\"\s*,\s*answer_(\d+)\s*,")
-ANSWER_CELL = re.compile(r"^answer_(\d+) = \.\.\.\s*(#.*)?$")
 #: Cells waiting for the engine's micrograd-style ``_prev``/``_op``/``_backward()`` (or NumPy ufuncs):
 #: nbmake and nbclient skip cells with this tag.
 SKIP = "skip-execution"
@@ -84,50 +81,6 @@ def test_solutions_are_in_sync_with_the_lesson(path):
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
-def test_every_lesson_has_three_or_four_self_checked_exercises(path):
-    """(Lessons not yet moved to ``course.EXERCISES``; tests/test_course.py checks the others.)"""
-    cells = read(path).cells
-    if any(build_solutions.exercise_id(c) for c in cells):
-        pytest.skip("converted to course.EXERCISES: see tests/test_course.py")
-    exercises = [i for i, c in enumerate(cells) if build_solutions.is_exercise(c)]
-    assert 3 <= len(exercises) <= 4, f"{len(exercises)} exercises"
-    for n, i in enumerate(exercises, start=1):
-        answer = cells[i]
-        assert ANSWER_CELL.match(answer.source), f"exercise {n}: the student's cell is {answer.source!r}"
-        assert int(ANSWER_CELL.match(answer.source).group(1)) == n, "exercises are numbered 1, 2, 3 in order"
-        solution = answer.metadata["solution"]
-        assert re.search(rf"^answer_{n} = ", solution, re.MULTILINE), solution
-        checker = cells[i + 1]
-        assert checker.cell_type == "code"
-        call = CHECK_CALL.search(checker.source)
-        assert call and call.groups() == (str(n), str(n)), f"exercise {n}: the next cell checks answer_{n}"
-        assert "hint=" in checker.source, f"exercise {n}: a wrong answer needs a hint"
-        # the prompt: a markdown cell before the answer says what to do
-        prompt = cells[i - 1]
-        assert prompt.cell_type == "markdown" and f"Exercise {n}" in prompt.source
-
-
-@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
-def test_lesson_answers_are_open_and_solutions_pass(path):
-    """Executed, the lesson reports every exercise "not answered yet"; its solutions report ✓ for each."""
-    lesson, solved = read(path), read(build_solutions.solution_path(path))
-    if any(build_solutions.exercise_id(c) for c in lesson.cells):
-        pytest.skip("converted to course.EXERCISES: see tests/test_course.py")
-
-    def check_outputs(notebook):
-        texts = []
-        for c in code_cells(notebook):
-            if CHECK_CALL.search(c.source):
-                texts.append("".join(o.get("text", "") for o in c.outputs if o.output_type == "stream"))
-        return texts
-
-    for n, text in enumerate(check_outputs(lesson), start=1):
-        assert f"Exercise {n}: not answered yet" in text, text
-    solved_texts = check_outputs(solved)
-    assert solved_texts and all(f"✓ Exercise {n}: correct" in t for n, t in enumerate(solved_texts, 1))
-
-
-@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
 def test_each_lesson_opens_with_a_title_and_imports_course(path):
     notebook = read(path)
     assert notebook.cells[0].cell_type == "markdown"
@@ -137,46 +90,49 @@ def test_each_lesson_opens_with_a_title_and_imports_course(path):
 
 
 def test_solution_notebook_replaces_exercises_and_adds_the_strict_cell():
+    """The answer cell takes its solution from the answers; the strict cell goes before the first code
+    cell; the lesson itself is left untouched."""
     lesson = nbformat.v4.new_notebook()
     answer = nbformat.v4.new_code_cell("answer_1 = ...")
-    answer.metadata = {"tags": ["exercise"], "solution": "answer_1 = 2 + 2"}
+    answer.metadata = {"exercise": "00.1"}
     lesson.cells = [
         nbformat.v4.new_markdown_cell("# 0 · x"),
         nbformat.v4.new_code_cell("from course import check"),
         answer,
-        nbformat.v4.new_code_cell('check("Exercise 1", answer_1, lambda a: a == 4, hint="h")'),
+        nbformat.v4.new_code_cell('check("00.1", answer_1)'),
     ]
-    solved = build_solutions.solution_notebook(lesson)
+    solved = build_solutions.solution_notebook(lesson, {"00.1": "answer_1 = 2 + 2"})
     assert [c.source for c in solved.cells] == [
         "# 0 · x",
         build_solutions.STRICT_CELL,
         "from course import check",
         "answer_1 = 2 + 2",
-        'check("Exercise 1", answer_1, lambda a: a == 4, hint="h")',
+        'check("00.1", answer_1)',
     ]
     assert lesson.cells[2].source == "answer_1 = ..."  # the lesson itself is untouched
-    answer.metadata = {"tags": ["exercise"]}
-    with pytest.raises(ValueError, match="no metadata\\['solution'\\]"):
-        build_solutions.solution_notebook(lesson)
+    assert "solution" not in solved.cells[3].metadata  # nothing but the source changes
 
 
 def test_write_solutions_keeps_an_up_to_date_solutions_notebook(tmp_path, monkeypatch):
     lesson = nbformat.v4.new_notebook()
     answer = nbformat.v4.new_code_cell("answer_1 = ...")
-    answer.metadata = {"tags": ["exercise"], "solution": "answer_1 = 1"}
+    answer.metadata = {"exercise": "00.1"}
     lesson.cells = [nbformat.v4.new_markdown_cell("# 0 · x"), answer]
     source, target = tmp_path / "00_x.ipynb", tmp_path / "solutions" / "00_x.ipynb"
+    answers = tmp_path / "answers"
+    answers.mkdir()
     nbformat.write(lesson, source)
+    (answers / "00.py").write_text("# %% 00.1\nanswer_1 = 1\n", encoding="utf-8")
     monkeypatch.setattr(build_solutions, "SOLUTIONS", tmp_path / "solutions")
+    monkeypatch.setattr(build_solutions, "ANSWERS", answers)
     assert build_solutions.write_solutions([source]) == [target]
     executed = nbformat.read(target, as_version=4)
     executed.cells[1].execution_count = 1  # as if executed
     nbformat.write(executed, target)
     assert build_solutions.write_solutions([source]) == []  # in sync: the file is kept
     assert nbformat.read(target, as_version=4).cells[1].execution_count == 1
-    answer.metadata["solution"] = "answer_1 = 2"
-    nbformat.write(lesson, source)
-    assert build_solutions.write_solutions([source]) == [target]  # changed: rewritten
+    (answers / "00.py").write_text("# %% 00.1\nanswer_1 = 2\n", encoding="utf-8")
+    assert build_solutions.write_solutions([source]) == [target]  # the answer changed: rewritten
     assert nbformat.read(target, as_version=4).cells[2].source == "answer_1 = 2"
 
 
@@ -185,17 +141,19 @@ def test_the_strict_cell_makes_course_strict(tmp_path, monkeypatch):
     folder = NOTEBOOKS / "solutions"
     monkeypatch.chdir(folder)
     monkeypatch.setattr("sys.path", list(__import__("sys").path))
-    monkeypatch.delitem(__import__("sys").modules, "course", raising=False)
+    modules = __import__("sys").modules
+    for name in [n for n in modules if n == "course" or n == "checks" or n.startswith("checks.")]:
+        monkeypatch.delitem(modules, name)  # imported afresh, the checkers registering with this course
     namespace: dict = {}
     exec(build_solutions.STRICT_CELL, namespace)
     course = namespace["course"]
     try:
         assert Path(course.__file__).resolve() == NOTEBOOKS / "course.py"
         assert course.STRICT is True
-        with pytest.raises(AssertionError, match="not answered yet"):
-            course.check("Exercise 1", ..., lambda a: True)
-        with pytest.raises(AssertionError, match="hint here"):
-            course.check("Exercise 1", 3, lambda a: a == 4, hint="hint here")
+        with pytest.raises(AssertionError, match="02.1: not answered yet"):
+            course.check("02.1", ...)
+        with pytest.raises(AssertionError, match=r"✗ 02\.1: not yet\. .*Hint: "):
+            course.check("02.1", None)
     finally:
         course.STRICT = False
 
