@@ -175,8 +175,8 @@ def _viridis(t: float) -> tuple[int, int, int]:
     t = min(max(t, 0.0), 1.0) * (len(_VIRIDIS) - 1)
     i = min(int(t), len(_VIRIDIS) - 2)
     f = t - i
-    lo, hi = _VIRIDIS[i], _VIRIDIS[i + 1]
-    return tuple(round(a + (b - a) * f) for a, b in zip(lo, hi, strict=True))
+    (r0, g0, b0), (r1, g1, b1) = _VIRIDIS[i], _VIRIDIS[i + 1]
+    return round(r0 + (r1 - r0) * f), round(g0 + (g1 - g0) * f), round(b0 + (b1 - b0) * f)
 
 
 def _hex(rgb: tuple[int, int, int]) -> str:
@@ -688,9 +688,9 @@ def layout(
     outputs: dict[tuple[str, ...], list[Value]] = {box: [] for box in box_names}
     for node in order:
         for parent in node.parents:
-            box = box_of.get(parent)
-            if box is not None and box_of.get(node) != box and parent not in outputs[box]:
-                outputs[box].append(parent)
+            their_box = box_of.get(parent)
+            if their_box is not None and box_of.get(node) != their_box and parent not in outputs[their_box]:
+                outputs[their_box].append(parent)
     if order and order[-1] in box_of and order[-1] not in outputs[box_of[order[-1]]]:
         outputs[box_of[order[-1]]].append(order[-1])
     own = [node not in box_of or outputs[box_of[node]] == [node] for node in order]
@@ -803,8 +803,8 @@ def layout(
         if node.is_leaf:
             continue
         parents = node.parents
-        box = box_of.get(node)
-        if box is None:
+        node_box = box_of.get(node)
+        if node_box is None:
             ordered = len(parents) == 2 and node.op in ("-", "/", "**")
             for k, parent in enumerate(parents):
                 attrs = {"label": "ab"[k], "fontsize": "9"} if ordered else {}
@@ -812,7 +812,7 @@ def layout(
             edge_keys[(i, -1)] = edge(op_id(i), node_id(i))
             continue
         for k, parent in enumerate(parents):
-            if box_of.get(parent) != box:
+            if box_of.get(parent) != node_box:
                 edge_keys[(i, k)] = edge(shown_in[index[parent]], shown_in[i], repeat=False)
 
     if sum(drawn_edges.values()) > _BUSY_EDGES:
