@@ -66,7 +66,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from math import log10
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .files import write_atomically
 from .graph import topological_order
@@ -79,6 +79,7 @@ if TYPE_CHECKING:  # graphviz is imported lazily: ``import autograd`` does not n
 __all__ = [
     "FORMATS",
     "LEVELS",
+    "HasNamedParameters",
     "MAX_SUBCLUSTERS",
     "NOTEBOOK_MAX_NODES",
     "NOTEBOOK_WIDTH",
@@ -267,7 +268,18 @@ def module_chain(owner: tuple[str, ...]) -> list[tuple[str, ...]]:
     return chain
 
 
-def model_parameters(model: Any) -> dict[Value, str]:
+class HasNamedParameters(Protocol):
+    """What ``model=`` takes: any object that names its parameters (every ``nn.Module``).
+
+    ``autograd`` never imports ``nn``; a model is anything with this method.
+    """
+
+    def named_parameters(self) -> Iterable[tuple[str, Value]]:
+        """Each parameter with its dotted name (``layers.1.neurons.0.w.2``)."""
+        ...
+
+
+def model_parameters(model: HasNamedParameters) -> dict[Value, str]:
     """``model.named_parameters()`` as a dict parameter → name, checked."""
     named = getattr(model, "named_parameters", None)
     if not callable(named):
@@ -280,7 +292,7 @@ def model_parameters(model: Any) -> dict[Value, str]:
     return params
 
 
-def grouping_of(order: list[Value], model: Any = None, level: str = "auto") -> Grouping:
+def grouping_of(order: list[Value], model: HasNamedParameters | None = None, level: str = "auto") -> Grouping:
     """The grouping :func:`draw_graph` uses for ``order`` (a topological order) and ``model``.
 
     Without a model: :func:`autograd.names.node_names`, no modules. A model
@@ -319,7 +331,9 @@ def grouping_of(order: list[Value], model: Any = None, level: str = "auto") -> G
     return Grouping(names=names, modules=modules, parameters=frozenset(params), title=type(model).__name__)
 
 
-def picture_names(order: list[Value], model: Any = None, level: str = "auto") -> dict[Value, str]:
+def picture_names(
+    order: list[Value], model: HasNamedParameters | None = None, level: str = "auto"
+) -> dict[Value, str]:
     """The name :func:`draw_graph` gives every node of ``order`` (a topological order).
 
     Without ``model`` these are :func:`autograd.names.node_names`, the names
@@ -489,7 +503,7 @@ def check_drawable(
     rankdir: str = "LR",
     max_nodes: int = 500,
     size: tuple[float, float] | None = None,
-    model: Any = None,
+    model: HasNamedParameters | None = None,
     level: str = "auto",
 ) -> list[Value]:
     """Check :func:`draw_graph`'s arguments, before anything is drawn; return ``root``'s topological order.
@@ -564,7 +578,7 @@ def draw_graph(
     show_grad: bool = True,
     max_nodes: int = 500,
     color_by_grad: bool = True,
-    model: Any = None,
+    model: HasNamedParameters | None = None,
     size: tuple[float, float] | None = None,
     level: str = "auto",
     expand: Iterable[str] = (),
