@@ -27,8 +27,7 @@ from typing import TYPE_CHECKING, cast
 from .value import Value, decode
 
 if TYPE_CHECKING:
-    from .operation import Operation
-    from .value import _Closure
+    from .value import Operation, _Closure  # graph reads value alone (value imports operation)
 
     class _Intermediate(Value):
         """A node the backward pass walks, as a type checker sees it: the result of an operation.
