@@ -21,8 +21,23 @@ limit (micrograd's recursive ``build_topo`` stops near a depth of 1,000).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, cast
 
 from .value import Value, decode
+
+if TYPE_CHECKING:
+    from .value import Operation, _Closure  # graph reads value alone (value imports operation)
+
+    class _Intermediate(Value):
+        """A node the backward pass walks, as a type checker sees it: the result of an operation.
+
+        Only such nodes are pushed (a leaf has no backward function), so their
+        ``_operation`` is never ``None``; saying so once, where a node enters the
+        walk, costs nothing per node at run time (there is no such class then).
+        """
+
+        _operation: Operation | _Closure
 
 
 def topological_order(root: Value) -> list[Value]:
@@ -51,11 +66,13 @@ def topological_order(root: Value) -> list[Value]:
     stack: list[Value | None] = [root]
     push = stack.append
     pop = stack.pop
+    # Below a None marker there is always the node it marks: popped there, the item is a Value.
+    pop_marked = cast("Callable[[], Value]", stack.pop)
     append = order.append
     while stack:
         node = pop()
         if node is None:  # marker: the node below it has all its parents in `order`
-            append(pop())
+            append(pop_marked())
             continue
         if node in visited:
             continue
@@ -76,7 +93,7 @@ class _Zero(float):
     __slots__ = ()
 
 
-def _intermediate_nodes(root: Value) -> list[Value]:
+def _intermediate_nodes(root: Value) -> list[_Intermediate]:
     """The intermediate results ``root`` depends on, ``grad`` set to 0.0: what ``backward`` walks.
 
     The same walk as :func:`topological_order`, in the same order (where no
@@ -98,18 +115,19 @@ def _intermediate_nodes(root: Value) -> list[Value]:
       An identity test on the node in hand costs less than hashing it into a
       set, and the separate pass that zeroed the gradients is gone.
     """
-    order: list[Value] = []
+    order: list[_Intermediate] = []
     if root._operation is None:
         return order
     zero = _Zero()  # a new object each call: equal to 0.0, identical to nothing else
-    stack: list[Value | None] = [root]
+    stack: list[_Intermediate | None] = [cast("_Intermediate", root)]  # it has an operation (above)
     push = stack.append
     pop = stack.pop
+    pop_marked = cast("Callable[[], _Intermediate]", stack.pop)  # as in topological_order
     append = order.append
     while stack:
         node = pop()
         if node is None:  # marker: the node below it has all its parents in `order`
-            append(pop())
+            append(pop_marked())
             continue
         if node.grad is zero:
             continue
@@ -119,7 +137,8 @@ def _intermediate_nodes(root: Value) -> list[Value]:
         a = node._a
         if a.__class__ is tuple:  # many inputs (logsumexp), or some that gradients do not flow to (detach)
             parents = node._operation.gradient_parents(node)
-            stack.extend(p for p in parents if p._operation is not None and p.grad is not zero)
+            pending = (p for p in parents if p._operation is not None and p.grad is not zero)
+            stack.extend(cast("Iterable[_Intermediate]", pending))  # each has an operation
             continue
         if a._operation is not None and a.grad is not zero:
             push(a)
@@ -199,4 +218,4 @@ def _backward_method(self: Value) -> None:
     backward(self)
 
 
-Value.backward = _backward_method
+Value.backward = _backward_method  # declared in value.py, which cannot import this module

@@ -62,7 +62,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable
 from types import FunctionType
-from typing import TYPE_CHECKING, Any, SupportsIndex, Union
+from typing import TYPE_CHECKING, Any, ClassVar, SupportsIndex, Union
 
 from . import _generated
 from .operation import Operation, register, register_source
@@ -346,10 +346,12 @@ class Value(_generated.Operators):
             )
         # Under no_grad a node made with children records none (it is a leaf): nothing to pass on.
 
-    if TYPE_CHECKING:  # defined in autograd/graph.py (below), declared here for type checkers
-
-        def backward(self) -> None:
-            """Fill ``.grad`` of every node this one depends on (``autograd.graph.backward``)."""
+    if TYPE_CHECKING:  # attached to the class by the modules named below; declared for type checkers
+        #: Fill ``.grad`` of every node this one depends on (``autograd.graph.backward``): ``y.backward()``.
+        backward: ClassVar[Callable[[Value], None]]
+        #: The picture of the graph a notebook shows (``autograd.viz.notebook_svg``, ``notebook_html``).
+        _repr_svg_: ClassVar[Callable[[Value], str | None]]
+        _repr_html_: ClassVar[Callable[[Value], str | None]]
 
     # ``v.backward()`` and pickling walk the whole graph: they are defined in
     # ``autograd/graph.py`` (the graph walk imports this module, never the other

@@ -66,7 +66,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from math import log10
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .files import write_atomically
 from .graph import topological_order
@@ -79,6 +79,7 @@ if TYPE_CHECKING:  # graphviz is imported lazily: ``import autograd`` does not n
 __all__ = [
     "FORMATS",
     "LEVELS",
+    "HasNamedParameters",
     "MAX_SUBCLUSTERS",
     "NOTEBOOK_MAX_NODES",
     "NOTEBOOK_WIDTH",
@@ -175,8 +176,8 @@ def _viridis(t: float) -> tuple[int, int, int]:
     t = min(max(t, 0.0), 1.0) * (len(_VIRIDIS) - 1)
     i = min(int(t), len(_VIRIDIS) - 2)
     f = t - i
-    lo, hi = _VIRIDIS[i], _VIRIDIS[i + 1]
-    return tuple(round(a + (b - a) * f) for a, b in zip(lo, hi, strict=True))
+    (r0, g0, b0), (r1, g1, b1) = _VIRIDIS[i], _VIRIDIS[i + 1]
+    return round(r0 + (r1 - r0) * f), round(g0 + (g1 - g0) * f), round(b0 + (b1 - b0) * f)
 
 
 def _hex(rgb: tuple[int, int, int]) -> str:
@@ -267,7 +268,18 @@ def module_chain(owner: tuple[str, ...]) -> list[tuple[str, ...]]:
     return chain
 
 
-def model_parameters(model: Any) -> dict[Value, str]:
+class HasNamedParameters(Protocol):
+    """What ``model=`` takes: any object that names its parameters (every ``nn.Module``).
+
+    ``autograd`` never imports ``nn``; a model is anything with this method.
+    """
+
+    def named_parameters(self) -> Iterable[tuple[str, Value]]:
+        """Each parameter with its dotted name (``layers.1.neurons.0.w.2``)."""
+        ...
+
+
+def model_parameters(model: HasNamedParameters) -> dict[Value, str]:
     """``model.named_parameters()`` as a dict parameter → name, checked."""
     named = getattr(model, "named_parameters", None)
     if not callable(named):
@@ -280,7 +292,7 @@ def model_parameters(model: Any) -> dict[Value, str]:
     return params
 
 
-def grouping_of(order: list[Value], model: Any = None, level: str = "auto") -> Grouping:
+def grouping_of(order: list[Value], model: HasNamedParameters | None = None, level: str = "auto") -> Grouping:
     """The grouping :func:`draw_graph` uses for ``order`` (a topological order) and ``model``.
 
     Without a model: :func:`autograd.names.node_names`, no modules. A model
@@ -319,7 +331,9 @@ def grouping_of(order: list[Value], model: Any = None, level: str = "auto") -> G
     return Grouping(names=names, modules=modules, parameters=frozenset(params), title=type(model).__name__)
 
 
-def picture_names(order: list[Value], model: Any = None, level: str = "auto") -> dict[Value, str]:
+def picture_names(
+    order: list[Value], model: HasNamedParameters | None = None, level: str = "auto"
+) -> dict[Value, str]:
     """The name :func:`draw_graph` gives every node of ``order`` (a topological order).
 
     Without ``model`` these are :func:`autograd.names.node_names`, the names
@@ -489,7 +503,7 @@ def check_drawable(
     rankdir: str = "LR",
     max_nodes: int = 500,
     size: tuple[float, float] | None = None,
-    model: Any = None,
+    model: HasNamedParameters | None = None,
     level: str = "auto",
 ) -> list[Value]:
     """Check :func:`draw_graph`'s arguments, before anything is drawn; return ``root``'s topological order.
@@ -564,7 +578,7 @@ def draw_graph(
     show_grad: bool = True,
     max_nodes: int = 500,
     color_by_grad: bool = True,
-    model: Any = None,
+    model: HasNamedParameters | None = None,
     size: tuple[float, float] | None = None,
     level: str = "auto",
     expand: Iterable[str] = (),
@@ -688,9 +702,9 @@ def layout(
     outputs: dict[tuple[str, ...], list[Value]] = {box: [] for box in box_names}
     for node in order:
         for parent in node.parents:
-            box = box_of.get(parent)
-            if box is not None and box_of.get(node) != box and parent not in outputs[box]:
-                outputs[box].append(parent)
+            their_box = box_of.get(parent)
+            if their_box is not None and box_of.get(node) != their_box and parent not in outputs[their_box]:
+                outputs[their_box].append(parent)
     if order and order[-1] in box_of and order[-1] not in outputs[box_of[order[-1]]]:
         outputs[box_of[order[-1]]].append(order[-1])
     own = [node not in box_of or outputs[box_of[node]] == [node] for node in order]
@@ -803,8 +817,8 @@ def layout(
         if node.is_leaf:
             continue
         parents = node.parents
-        box = box_of.get(node)
-        if box is None:
+        node_box = box_of.get(node)
+        if node_box is None:
             ordered = len(parents) == 2 and node.op in ("-", "/", "**")
             for k, parent in enumerate(parents):
                 attrs = {"label": "ab"[k], "fontsize": "9"} if ordered else {}
@@ -812,7 +826,7 @@ def layout(
             edge_keys[(i, -1)] = edge(op_id(i), node_id(i))
             continue
         for k, parent in enumerate(parents):
-            if box_of.get(parent) != box:
+            if box_of.get(parent) != node_box:
                 edge_keys[(i, k)] = edge(shown_in[index[parent]], shown_in[i], repeat=False)
 
     if sum(drawn_edges.values()) > _BUSY_EDGES:

@@ -75,6 +75,7 @@ from .files import write_atomically
 from .names import format_number
 from .value import Value, _Closure
 from .viz import (
+    HasNamedParameters,
     Picture,
     check_drawable,
     grad_color,
@@ -328,7 +329,7 @@ class Walkthrough:
 def walkthrough(
     root: Value,
     *,
-    model: Any = None,
+    model: HasNamedParameters | None = None,
     rankdir: str = "LR",
     max_nodes: int = 500,
     size: tuple[float, float] | None = None,

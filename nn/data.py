@@ -40,7 +40,7 @@ LABELINGS = ("01", "pm1")
 def _non_negative(x: object, name: str) -> float:
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
         raise TypeError(f"{name} must be a number, not {type(x).__name__}")
-    if not 0.0 <= x < math.inf:
+    if x < 0.0 or not x < math.inf:  # NaN fails the second test
         raise ValueError(f"{name} must be a finite number >= 0, not {x!r}")
     return float(x)
 

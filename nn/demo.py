@@ -23,6 +23,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 from autograd import Value, save_graph, walkthrough
 
@@ -71,8 +72,9 @@ def train_moons(steps: int, seed: int, optimizer: str, progress: bool = True, co
     model = MLP(2, [16, 16, 1], seed=seed)
     params = model.parameters()
 
-    def loss(scores: list[Value], targets: Sequence[int]) -> Value:
-        return losses.hinge_loss(scores, targets) + L2 * sum(p * p for p in params)
+    def loss(scores: list[Value | list[Value]], targets: Sequence[int]) -> Value:
+        # fit hands over each sample's model(x); with one output, each is a single Value
+        return losses.hinge_loss(cast("list[Value]", scores), targets) + L2 * sum(p * p for p in params)
 
     opt = OPTIMIZERS[optimizer](params)
     # micrograd decays its learning rate from 1.0 to 0.1; a cosine schedule does the same job.

@@ -44,7 +44,7 @@ import math
 import numbers
 import random
 from collections.abc import Callable, Iterator, Sequence
-from typing import Union
+from typing import Any, Union, cast
 
 from autograd import Value
 
@@ -67,8 +67,15 @@ __all__ = [
     "Tanh",
 ]
 
-Input = Union[Value, float, Sequence[Union[Value, float]]]
+#: One input: a ``Value`` or a plain number (a constant).
+Number = Union[Value, float]
+#: What a layer takes: a list (or tuple, or any sequence) of inputs, or one input alone.
+Input = Union[Number, Sequence[Number]]
+#: What a ``Layer`` or ``MLP`` returns: one ``Value`` for one output, else a list of them.
+#: The type cannot say which: narrow it (``assert isinstance(out, Value)``) before using it as one.
 Output = Union[Value, list[Value]]
+#: What ``Dropout`` and the activation modules take and give back: one input, or a list or tuple of them.
+Features = Union[Number, list[Number], tuple[Number, ...]]
 
 #: The activations by name. ``leaky_relu`` uses PyTorch's default slope 0.01
 #: (``a`` if ``a > 0`` else ``0.01·a``); ``linear`` applies nothing.
@@ -93,7 +100,7 @@ def _settings_repr(activation: str, init: str) -> str:
     return text if init == "uniform" else f"{text}, init={init!r}"
 
 
-class Neuron(Module):
+class Neuron(Module[Value]):
     """One neuron: ``act(b + Σₖ wₖ·xₖ)``.
 
     Parameters
@@ -136,14 +143,15 @@ class Neuron(Module):
     def forward(self, x: Input) -> Value:
         """``act(b + w₀·x₀ + … )``, summed from the bias: 2·nin nodes, plus one for the activation."""
         try:
-            given = len(x)
+            inputs = cast("Sequence[Number]", x)  # if it has a length, x is the sequence of an Input
+            given = len(inputs)
         except TypeError:  # a single Value or number
-            x = (x,)
+            inputs = (cast("Number", x),)
             given = 1
         if given != self.nin:
             raise ValueError(f"{self!r} expects {self.nin} input(s), got {given}")
         out = self.b
-        for wi, xi in zip(self.w, x, strict=True):
+        for wi, xi in zip(self.w, inputs, strict=True):
             out = out + wi * xi
         act = self._act
         return out if act is None else act(out)
@@ -152,7 +160,7 @@ class Neuron(Module):
         return f"{self.nin}, {_settings_repr(self.activation, self.init)}"
 
 
-class Layer(Module):
+class Layer(Module[Output]):
     """``nout`` neurons, each reading all ``nin`` inputs (a fully connected layer).
 
     Returns one ``Value`` if ``nout == 1``, else a list of ``nout`` ``Value``\\ s.
@@ -187,7 +195,7 @@ class Layer(Module):
         return f"{self.nin}, {self.nout}, {_settings_repr(self.activation, self.init)}"
 
 
-class MLP(Module):
+class MLP(Module[Output]):
     """A multi-layer perceptron: ``Layer(nin, nouts[0])``, ``Layer(nouts[0], nouts[1])``, ...
 
     ``activation`` applies to every layer but the last, which is linear (as in
@@ -223,16 +231,20 @@ class MLP(Module):
         self.label_parameters()
 
     def forward(self, x: Input) -> Output:
-        for layer in self.layers:
-            x = layer.forward(x)
-        return x
+        out = self.layers[0].forward(x)
+        for layer in self.layers[1:]:  # each layer reads the outputs of the one before
+            out = layer.forward(out)
+        return out
 
     def extra_repr(self) -> str:
         return f"{self.nin}, {self.nouts}, {_settings_repr(self.activation, self.init)}"
 
 
-class Sequential(Module):
+class Sequential(Module[Any]):
     """Modules applied one after the other, each one's output the next one's input.
+
+    For a type checker ``model(x)`` is ``Any``: it is whatever the last module
+    returns, and the modules are only known when the program runs.
 
     For example ``Sequential(Layer(2, 8, "tanh"), Dropout(0.2), Layer(8, 1, "linear"))``.
     A single ``Value`` passed between modules is fine: every layer accepts one
@@ -256,12 +268,12 @@ class Sequential(Module):
         for i, module in enumerate(self._modules):
             yield str(i), module
 
-    def forward(self, x: Input) -> Output:
+    def forward(self, x: Any) -> Any:
         for module in self._modules:
             x = module(x)
         return x
 
-    def forward_batch(self, batch: Sequence[Input]) -> list[Output]:
+    def forward_batch(self, batch: Sequence[Any]) -> list[Any]:
         """The batch passed through the children's ``forward_batch``, one after the other.
 
         The same as ``[model(x) for x in batch]`` unless a child computes across
@@ -291,7 +303,7 @@ class Sequential(Module):
         return f"Sequential(\n{lines})"
 
 
-class Dropout(Module):
+class Dropout(Module[Features]):
     """Randomly zero inputs while training (inverted dropout, as ``torch.nn.Dropout``).
 
     In training mode each input is, independently,
@@ -313,25 +325,25 @@ class Dropout(Module):
             raise TypeError(f"dropout probability p must be a number, not {type(p).__name__}")
         if not 0.0 <= p < 1.0:
             raise ValueError(f"dropout probability p must be in [0, 1), not {p!r}")
-        self._rng = make_rng(seed, rng)
-        self.p = float(p)
-        self._scale = 1.0 / (1.0 - self.p)
+        self._rng: random.Random = make_rng(seed, rng)
+        self.p: float = float(p)
+        self._scale: float = 1.0 / (1.0 - self.p)
 
-    def forward(self, x: Input) -> Input:
+    def forward(self, x: Features) -> Features:
         if not self.training or self.p == 0.0:
             return x
-        single = not isinstance(x, (list, tuple))
         draw = self._rng.random
         p = self.p
         scale = self._scale
-        out = [xi * 0.0 if draw() < p else xi * scale for xi in ((x,) if single else x)]
-        return out[0] if single else out
+        if isinstance(x, (list, tuple)):
+            return [xi * 0.0 if draw() < p else xi * scale for xi in x]
+        return x * 0.0 if draw() < p else x * scale
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
 
 
-class Activation(Module):
+class Activation(Module[Output]):
     """An activation function applied to each input, as a module (no parameters).
 
     ``Activation("tanh")`` is ``Tanh()``; the names are those of a ``Layer``'s
@@ -346,9 +358,11 @@ class Activation(Module):
 
     def apply(self, v: Value) -> Value:
         """The activation of one ``Value``."""
-        return ACTIVATIONS[self.activation](v)
+        function = ACTIVATIONS[self.activation]
+        assert function is not None  # __init__ refused "linear"
+        return function(v)
 
-    def forward(self, x: Input) -> Output:
+    def forward(self, x: Features) -> Output:
         if isinstance(x, (list, tuple)):
             return [self.apply(_as_value(xi)) for xi in x]
         return self.apply(_as_value(x))
@@ -385,7 +399,7 @@ class LeakyReLU(Activation):
         if isinstance(negative_slope, bool) or not isinstance(negative_slope, numbers.Real):
             raise TypeError(f"negative_slope must be a number, not {type(negative_slope).__name__}")
         super().__init__("leaky_relu")
-        self.negative_slope = float(negative_slope)
+        self.negative_slope: float = float(negative_slope)
 
     def apply(self, v: Value) -> Value:
         return v.leaky_relu(self.negative_slope)
@@ -399,7 +413,7 @@ def _as_value(x: Value | float) -> Value:
     return x if isinstance(x, Value) else Value(x)
 
 
-class BatchNorm1d(Module):
+class BatchNorm1d(Module[Any]):
     """Batch normalisation (``torch.nn.BatchNorm1d``): each feature to mean 0, variance 1 over the batch.
 
     The forward pass, in training mode

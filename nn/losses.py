@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable, Sequence
-from typing import Union
+from typing import Literal, TypeGuard, Union, overload
 
 from autograd import Value, logsumexp
 from autograd.value import BINARY_CROSS_ENTROPY, BINARY_CROSS_ENTROPY_WITH_LOGITS, LOG_CLAMP, apply
@@ -52,13 +52,20 @@ __all__ = [
 ]
 
 Prediction = Union[Value, float]
+#: One prediction per sample, or a single one; the targets alike.
+Predictions = Union[Prediction, Sequence[Prediction]]
+Targets = Union[float, Sequence[float]]
+#: The class scores of one sample, or of each sample of a batch.
+Logits = Union[Sequence[Prediction], Sequence[Sequence[Prediction]]]
 Loss = Union[Value, list[Value]]
+#: The reductions that give one ``Value`` (a type checker then knows ``loss.backward()`` is fine);
+#: ``reduction="none"`` gives the list of per-sample losses.
+Reduced = Literal["mean", "sum"]
 REDUCTIONS = ("mean", "sum", "none")
 
 
-
 # ---------------------------------------------------------------- helpers
-def _is_number(x: object) -> bool:
+def _is_number(x: object) -> TypeGuard[numbers.Real]:
     return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
 
@@ -129,9 +136,13 @@ def _elementwise(
 
 
 # ---------------------------------------------------------------- regression
-def mse_loss(
-    pred: Prediction | Sequence[Prediction], target: float | Sequence[float], reduction: str = "mean"
-) -> Loss:
+@overload
+def mse_loss(pred: Predictions, target: Targets, reduction: Reduced = "mean") -> Value: ...
+@overload
+def mse_loss(pred: Predictions, target: Targets, reduction: Literal["none"]) -> list[Value]: ...
+@overload
+def mse_loss(pred: Predictions, target: Targets, reduction: str) -> Loss: ...
+def mse_loss(pred: Predictions, target: Targets, reduction: str = "mean") -> Loss:
     """Mean squared error: ``mean((pred - target)²)``; gradient ``2·(pred - target)/n``."""
     return _elementwise("mse_loss", pred, target, reduction, lambda p, t: (p - t) ** 2)
 
@@ -142,9 +153,13 @@ def _bce_term(p: Value, y: float) -> Value:
     return apply(BINARY_CROSS_ENTROPY, p, y)
 
 
-def binary_cross_entropy(
-    prob: Prediction | Sequence[Prediction], target: float | Sequence[float], reduction: str = "mean"
-) -> Loss:
+@overload
+def binary_cross_entropy(prob: Predictions, target: Targets, reduction: Reduced = "mean") -> Value: ...
+@overload
+def binary_cross_entropy(prob: Predictions, target: Targets, reduction: Literal["none"]) -> list[Value]: ...
+@overload
+def binary_cross_entropy(prob: Predictions, target: Targets, reduction: str) -> Loss: ...
+def binary_cross_entropy(prob: Predictions, target: Targets, reduction: str = "mean") -> Loss:
     """Binary cross-entropy of probabilities: ``-[y·log p + (1 - y)·log(1 - p)]``, averaged.
 
     ``prob`` is a probability in [0, 1] (e.g. a sigmoid output); anything
@@ -168,9 +183,17 @@ def _bce_logits_term(x: Value, y: float) -> Value:
     return apply(BINARY_CROSS_ENTROPY_WITH_LOGITS, x, y)
 
 
+@overload
 def binary_cross_entropy_with_logits(
-    logit: Prediction | Sequence[Prediction], target: float | Sequence[float], reduction: str = "mean"
-) -> Loss:
+    logit: Predictions, target: Targets, reduction: Reduced = "mean"
+) -> Value: ...
+@overload
+def binary_cross_entropy_with_logits(
+    logit: Predictions, target: Targets, reduction: Literal["none"]
+) -> list[Value]: ...
+@overload
+def binary_cross_entropy_with_logits(logit: Predictions, target: Targets, reduction: str) -> Loss: ...
+def binary_cross_entropy_with_logits(logit: Predictions, target: Targets, reduction: str = "mean") -> Loss:
     """Binary cross-entropy of ``sigmoid(logit)``, computed stably from the logit.
 
     With ``p = σ(x) = 1/(1 + e⁻ˣ)``, the loss ``-[y·log p + (1 - y)·log(1 - p)]``
@@ -192,9 +215,13 @@ def binary_cross_entropy_with_logits(
     return _elementwise("binary_cross_entropy_with_logits", logit, target, reduction, _bce_logits_term)
 
 
-def hinge_loss(
-    scores: Prediction | Sequence[Prediction], targets: float | Sequence[float], reduction: str = "mean"
-) -> Loss:
+@overload
+def hinge_loss(scores: Predictions, targets: Targets, reduction: Reduced = "mean") -> Value: ...
+@overload
+def hinge_loss(scores: Predictions, targets: Targets, reduction: Literal["none"]) -> list[Value]: ...
+@overload
+def hinge_loss(scores: Predictions, targets: Targets, reduction: str) -> Loss: ...
+def hinge_loss(scores: Predictions, targets: Targets, reduction: str = "mean") -> Loss:
     """The max-margin (SVM) loss of micrograd's demo: ``mean(relu(1 - y·score))``, ``y`` in {-1, +1}.
 
     A sample costs nothing once it is on the right side of the boundary with
@@ -214,7 +241,8 @@ def hinge_loss(
 
 
 # ---------------------------------------------------------------- several classes
-def _logits(logits: Sequence[Prediction]) -> list[Value]:
+def _logits(logits: object) -> list[Value]:
+    """The logits as ``Value``\\ s, checked: a non-empty list or tuple of ``Value``\\ s or numbers."""
     if not isinstance(logits, (list, tuple)) or not logits:
         raise ValueError(f"logits must be a non-empty list of Values, not {logits!r}")
     return [_as_value(z, f"logit {i}") for i, z in enumerate(logits)]
@@ -234,7 +262,7 @@ def log_softmax(logits: Sequence[Prediction]) -> list[Value]:
     return [v - log_total for v in values]
 
 
-def _cross_entropy_term(logits: Sequence[Prediction], target: object, what: str) -> Value:
+def _cross_entropy_term(logits: object, target: object, what: str) -> Value:
     """``-log softmax(z)[t] = logsumexp(z) - z_t``."""
     if isinstance(target, bool) or not isinstance(target, int):
         raise TypeError(f"cross_entropy: {what} must be an int class index, not {type(target).__name__}")
@@ -244,6 +272,12 @@ def _cross_entropy_term(logits: Sequence[Prediction], target: object, what: str)
     return logsumexp(values) - values[target]
 
 
+@overload
+def cross_entropy(logits: Logits, target: int | Sequence[int], reduction: Reduced = "mean") -> Value: ...
+@overload
+def cross_entropy(logits: Logits, target: int | Sequence[int], reduction: Literal["none"]) -> list[Value]: ...
+@overload
+def cross_entropy(logits: Logits, target: int | Sequence[int], reduction: str) -> Loss: ...
 def cross_entropy(
     logits: Sequence[Prediction] | Sequence[Sequence[Prediction]],
     target: int | Sequence[int],

@@ -67,7 +67,7 @@ model containing batch norm is applied with ``model.forward_batch(batch)``
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import NamedTuple
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from autograd import Value
 from autograd.viz import Grouping
@@ -76,6 +76,10 @@ from .checks import finite_float
 from .graph_names import grouping
 
 __all__ = ["IncompatibleKeys", "Module"]
+
+#: What a module's ``forward`` returns (``Value`` for a ``Neuron``): ``Module[Value]``.
+Out = TypeVar("Out", covariant=True)
+_M = TypeVar("_M", bound="Module[Any]")
 
 
 class IncompatibleKeys(NamedTuple):
@@ -90,8 +94,13 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list[str]
 
 
-class Module:
+class Module(Generic[Out]):
     """Base class: subclasses assign parameters and children in ``__init__`` and define ``forward``.
+
+    For type checkers, ``Module[T]`` is a module whose ``forward`` (and so
+    ``module(x)``) returns a ``T``: ``Neuron`` is a ``Module[Value]``, ``MLP`` a
+    ``Module[Value | list[Value]]``. A subclass written as ``class Scale(Module)``
+    is a ``Module[Any]``: its outputs are not checked.
 
     >>> from autograd import Value
     >>> class Scale(Module):
@@ -115,15 +124,15 @@ class Module:
     #: each a float or a list of floats, in the state but not a parameter.
     buffer_names: tuple[str, ...] = ()
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Out:
         """Compute the module's output. Subclasses define it."""
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Out:
         """``module(x)`` is ``module.forward(x)``, as in PyTorch."""
         return self.forward(*args, **kwargs)
 
-    def forward_batch(self, batch: list) -> list:
+    def forward_batch(self, batch: Sequence[Any]) -> list[Out]:
         """The outputs for a batch (a list of samples), as a list in the same order.
 
         By default, the module applied to each sample in turn: the same numbers
@@ -241,7 +250,7 @@ class Module:
             p.grad = 0.0
 
     # ------------------------------------------------------------ modes
-    def train(self, mode: bool = True) -> Module:
+    def train(self: _M, mode: bool = True) -> _M:
         """Set training mode (``mode=True``) or evaluation mode on this module and every module below it.
 
         Returns the module itself, so ``model = MLP(...).eval()`` works.
@@ -252,7 +261,7 @@ class Module:
             module.training = mode
         return self
 
-    def eval(self) -> Module:
+    def eval(self: _M) -> _M:
         """Evaluation mode: ``train(False)``. Dropout becomes the identity."""
         return self.train(False)
 
@@ -263,7 +272,9 @@ class Module:
         Plain floats, so the dict can be saved with ``json`` and does not keep
         the model's graph alive.
         """
-        return {name: p.data for name, p in [*self.named_parameters(), *self._buffer_slots().items()]}
+        entries: list[tuple[str, Value | _BufferSlot]] = [*self.named_parameters()]
+        entries += self._buffer_slots().items()
+        return {name: entry.data for name, entry in entries}
 
     def load_state_dict(self, state_dict: Mapping[str, float], strict: bool = True) -> IncompatibleKeys:
         """Copy numbers from ``state_dict`` (as made by :meth:`state_dict`) into the parameters.
@@ -290,7 +301,8 @@ class Module:
         if not isinstance(state_dict, Mapping):
             kind = type(state_dict).__name__
             raise TypeError(f"load_state_dict takes a mapping of names to numbers, not {kind}")
-        params = {**dict(self.named_parameters()), **self._buffer_slots()}  # buffers load like weights
+        # Buffers load like weights: a _BufferSlot reads and writes its number as .data, as a Value does.
+        params: dict[str, Value | _BufferSlot] = {**dict(self.named_parameters()), **self._buffer_slots()}
         missing = [name for name in params if name not in state_dict]
         unexpected = [key for key in state_dict if key not in params]
         if strict and (missing or unexpected):

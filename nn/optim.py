@@ -218,6 +218,8 @@ class Optimizer:
     _state_names: tuple[str, ...] = ()
     _nonnegative_state: tuple[str, ...] = ()
     _optional_state: tuple[str, ...] = ()
+    #: The L2 penalty λ that :meth:`_l2` adds; set by each subclass that offers ``weight_decay``.
+    weight_decay: float
 
     def __init__(self, params: Iterable[Value], lr: float, maximize: bool = False) -> None:
         name = type(self).__name__

@@ -29,10 +29,11 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from autograd import Value
 from autograd.files import write_atomically
+from autograd.viz import HasNamedParameters
 
 from .data import _evenly
 from .metrics import confusion_matrix, predicted_class
@@ -40,7 +41,7 @@ from .train import predict
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure, SubFigure
 
 __all__ = [
     "LayerGrads",
@@ -73,7 +74,7 @@ def _layer_name(name: str, has_layers: bool) -> str:
     return parts[0]
 
 
-def grad_flow(model: Any) -> list[LayerGrads]:
+def grad_flow(model: HasNamedParameters) -> list[LayerGrads]:
     """Mean and max |grad| of each layer's parameters, in the model's order.
 
     Layers: a model with a ``.layers`` attribute (``MLP``) gives one entry per
@@ -95,7 +96,13 @@ def grad_flow(model: Any) -> list[LayerGrads]:
     return [LayerGrads(name, len(g), sum(g) / len(g), max(g)) for name, g in groups.items()]
 
 
-def plot_grad_flow(model: Any, ax: Axes | None = None, title: str = "Gradient flow") -> Figure:
+@overload
+def plot_grad_flow(model: HasNamedParameters, ax: None = None, title: str = ...) -> Figure: ...
+@overload
+def plot_grad_flow(model: HasNamedParameters, ax: Axes, title: str = ...) -> Figure | SubFigure: ...
+def plot_grad_flow(
+    model: HasNamedParameters, ax: Axes | None = None, title: str = "Gradient flow"
+) -> Figure | SubFigure:
     """Bar chart of mean and max |grad| per layer (log scale), after a backward pass.
 
     One position per layer (see :func:`grad_flow`), left = first layer. The
@@ -142,8 +149,13 @@ def _mark_zeros(ax: Axes, xs: Iterable[int], maxes: list[float]) -> None:
 # ============================================================================
 
 
-def _figure_and_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
-    """Draw into ``ax`` if given, else into a new pyplot-free figure."""
+def _figure_and_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure | SubFigure, Axes]:
+    """Draw into ``ax`` if given, else into a new pyplot-free figure.
+
+    Each function that takes ``ax`` returns the figure it drew in: a new
+    ``Figure`` without ``ax``, else the figure ``ax`` belongs to, which
+    matplotlib allows to be a ``SubFigure`` (their overloads say so).
+    """
     if ax is not None:
         return ax.figure, ax
     from matplotlib.figure import Figure
@@ -152,6 +164,24 @@ def _figure_and_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Fig
     return fig, fig.add_subplot()
 
 
+@overload
+def plot_decision_boundary(
+    model: Any,
+    X: Sequence[Sequence[float]],
+    y: Sequence,
+    ax: None = None,
+    title: str | None = ...,
+    resolution: int = ...,
+) -> Figure: ...
+@overload
+def plot_decision_boundary(
+    model: Any,
+    X: Sequence[Sequence[float]],
+    y: Sequence,
+    ax: Axes,
+    title: str | None = ...,
+    resolution: int = ...,
+) -> Figure | SubFigure: ...
 def plot_decision_boundary(
     model: Any,
     X: Sequence[Sequence[float]],
@@ -159,7 +189,7 @@ def plot_decision_boundary(
     ax: Axes | None = None,
     title: str | None = None,
     resolution: int = 100,
-) -> Figure:
+) -> Figure | SubFigure:
     """The regions of the plane a 2-input classifier assigns to each class, with the data on top.
 
     The model is evaluated (in eval mode, recording no graph) on a
@@ -228,13 +258,29 @@ def plot_decision_boundary(
     return fig
 
 
+@overload
+def plot_curves(
+    curves: Mapping[str, Sequence[float]],
+    ax: None = None,
+    title: str | None = ...,
+    ylabel: str = ...,
+    log: bool = ...,
+) -> Figure: ...
+@overload
+def plot_curves(
+    curves: Mapping[str, Sequence[float]],
+    ax: Axes,
+    title: str | None = ...,
+    ylabel: str = ...,
+    log: bool = ...,
+) -> Figure | SubFigure: ...
 def plot_curves(
     curves: Mapping[str, Sequence[float]],
     ax: Axes | None = None,
     title: str | None = None,
     ylabel: str = "loss",
     log: bool = False,
-) -> Figure:
+) -> Figure | SubFigure:
     """Several named curves (e.g. the loss of each optimizer) against the epoch, on one axes."""
     if not curves:
         raise ValueError("plot_curves: no curves to plot")
@@ -273,9 +319,21 @@ def plot_history(history: Mapping[str, Sequence[float]], title: str | None = Non
     return fig
 
 
+@overload
+def plot_confusion_matrix(
+    matrix: Sequence[Sequence[int]], class_names: Sequence[str] | None = ..., ax: None = None
+) -> Figure: ...
+@overload
+def plot_confusion_matrix(
+    matrix: Sequence[Sequence[int]], class_names: Sequence[str] | None = ..., *, ax: Axes
+) -> Figure | SubFigure: ...
+@overload
+def plot_confusion_matrix(
+    matrix: Sequence[Sequence[int]], class_names: Sequence[str] | None, ax: Axes
+) -> Figure | SubFigure: ...
 def plot_confusion_matrix(
     matrix: Sequence[Sequence[int]], class_names: Sequence[str] | None = None, ax: Axes | None = None
-) -> Figure:
+) -> Figure | SubFigure:
     """A confusion matrix as a heat map with the counts written in the cells."""
     n = len(matrix)
     names = list(class_names) if class_names is not None else [str(i) for i in range(n)]

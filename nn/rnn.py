@@ -151,12 +151,14 @@ class RNN(Module):
     ) -> tuple[list[list[Value]], list[Value]]:
         """Run over ``sequence`` from ``h0`` (zeros if None); return ``(outputs, last hidden state)``."""
         steps = self._check_sequence(sequence)
-        h = [0.0] * self.hidden_size if h0 is None else self._check_vector(h0, self.hidden_size, "h0")
-        outputs = []
+        h: Sequence[Number] = (
+            [0.0] * self.hidden_size if h0 is None else self._check_vector(h0, self.hidden_size, "h0")
+        )
+        outputs: list[list[Value]] = []
         for x in steps:
-            h = self.cell(x, h)
-            outputs.append(h)
-        return outputs, h
+            outputs.append(self.cell(x, h))
+            h = outputs[-1]
+        return outputs, outputs[-1]  # there is at least one step (_check_sequence)
 
     def cell(self, x: Sequence[Number], h: Sequence[Number]) -> list[Value]:
         """One step: ``act(W_ih·x + b_ih + W_hh·h + b_hh)``, hidden unit by hidden unit (unchecked input)."""

@@ -44,13 +44,14 @@ install it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .layers import MLP, Activation, BatchNorm1d, Dropout, Layer, LeakyReLU, ReLU, Sequential, Sigmoid, Tanh
 from .module import Module
 
 if TYPE_CHECKING:
     import torch
+    from torch import nn as torch_nn  # the classes, for casts where a test of type(child) has chosen one
 
 __all__ = ["from_torch", "to_torch"]
 
@@ -204,13 +205,13 @@ def _our_modules(
     converted: list[Module] = []
     i = 0
     while i < len(children):
-        named = names is not None and names[i] != str(i)
-        child, where = children[i], f"{path}[{i}]" + (f" {names[i]!r}" if named else "")
+        name = None if names is None else names[i]
+        child, where = children[i], f"{path}[{i}]" + (f" {name!r}" if name not in (None, str(i)) else "")
         following = children[i + 1] if i + 1 < len(children) else None
         try:
             if type(child) is torch.nn.Linear:
                 activation = _layer_activation(following, torch)
-                converted.append(_our_layer(child, activation, torch, where))
+                converted.append(_our_layer(cast("torch_nn.Linear", child), activation, torch, where))
                 i += 1 if activation == "linear" else 2
                 continue
             ours = _our_module(child, torch, where)
@@ -224,14 +225,16 @@ def _our_modules(
 
 def _our_module(child: torch.nn.Module, torch: Any, where: str) -> Module:
     """Our module for one PyTorch module other than ``Linear`` (which may pair with the next one)."""
+    # ``torch`` is the module passed in, so a type checker cannot narrow by it: each cast below
+    # names the class that the test above it has just checked.
     if type(child) is torch.nn.Sequential:
-        return _our_sequential(child, torch, where)
+        return _our_sequential(cast("torch_nn.Sequential", child), torch, where)
     if type(child) is torch.nn.Dropout:
-        return Dropout(child.p)
+        return Dropout(cast("torch_nn.Dropout", child).p)
     if type(child) is torch.nn.BatchNorm1d:
-        return _our_batch_norm(child, where)
+        return _our_batch_norm(cast("torch_nn.BatchNorm1d", child), where)
     if type(child) is torch.nn.LeakyReLU:
-        return LeakyReLU(child.negative_slope)
+        return LeakyReLU(cast("torch_nn.LeakyReLU", child).negative_slope)
     if type(child) in (torch.nn.ReLU, torch.nn.Tanh, torch.nn.Sigmoid):
         return {torch.nn.ReLU: ReLU, torch.nn.Tanh: Tanh, torch.nn.Sigmoid: Sigmoid}[type(child)]()
     raise TypeError(
@@ -257,7 +260,7 @@ def _layer_activation(module: torch.nn.Module | None, torch: Any) -> str:
     kinds = {torch.nn.ReLU: "relu", torch.nn.Tanh: "tanh", torch.nn.Sigmoid: "sigmoid"}
     if type(module) in kinds:
         return kinds[type(module)]
-    if type(module) is torch.nn.LeakyReLU and module.negative_slope == 0.01:  # Layer's leaky_relu slope
+    if type(module) is torch.nn.LeakyReLU and cast("torch_nn.LeakyReLU", module).negative_slope == 0.01:
         return "leaky_relu"
     return "linear"
 
@@ -276,7 +279,14 @@ def _our_layer(linear: torch.nn.Linear, activation: str, torch: Any, where: str)
 
 
 def _our_batch_norm(twin: torch.nn.BatchNorm1d, where: str) -> BatchNorm1d:
-    if not twin.affine or twin.bias is None or not twin.track_running_stats:
+    running_mean, running_var = twin.running_mean, twin.running_var  # None without track_running_stats
+    if (
+        not twin.affine
+        or twin.bias is None
+        or not twin.track_running_stats
+        or running_mean is None
+        or running_var is None
+    ):
         raise ValueError(
             f"from_torch: {where} is {twin!r}; only affine=True (with a bias) and "
             "track_running_stats=True are supported here"
@@ -289,8 +299,8 @@ def _our_batch_norm(twin: torch.nn.BatchNorm1d, where: str) -> BatchNorm1d:
     for ours, theirs in ((bn.weight, twin.weight), (bn.bias, twin.bias)):
         for value, number in zip(ours, _numbers(theirs), strict=True):
             value.data = number
-    bn.running_mean = _numbers(twin.running_mean)
-    bn.running_var = _numbers(twin.running_var)
+    bn.running_mean = _numbers(running_mean)
+    bn.running_var = _numbers(running_var)
     return bn
 
 

@@ -108,3 +108,58 @@ def test_user_code_type_checks(tmp_path):
     result = _mypy(snippet)
     assert result.returncode == 1
     assert '(expression has type "Value", variable has type "str")' in result.stdout
+
+
+USER_TRAINING = """\
+from autograd import Value
+from nn import MLP, Neuron
+from nn.losses import mse_loss
+from nn.optim import SGD
+
+model = MLP(2, [8, 1], seed=0).eval().train()  # train()/eval() give the MLP back, not a bare Module
+xs = [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
+ys = [1.0, -1.0, 0.5]
+opt = SGD(model.parameters(), lr=0.05)
+for step in range(3):
+    preds: list[Value] = []
+    for x in xs:
+        out = model(x)  # Value | list[Value]: an MLP's type cannot say how many outputs it has
+        assert isinstance(out, Value)  # one output: narrowed, it is a Value
+        preds.append(out)
+    loss = mse_loss(preds, ys)  # reduction="mean": a Value
+    by_hand = sum((p - y) ** 2 for p, y in zip(preds, ys)) / len(ys)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+per_sample: list[Value] = mse_loss(preds, ys, reduction="none")
+h = Neuron(2, "tanh")([0.5, -1.0])  # a Neuron has one output: a Value, no narrowing
+h.backward()
+number: float = (loss - by_hand).data + h.grad + model.state_dict()["layers.0.neurons.0.b"]
+"""
+
+# What the types forbid: each line is an error a type checker must report.
+USER_MISTAKES = {
+    "model(x) - 1.0": 'Unsupported operand types for - ("list[Value]" and "float")',
+    'mse_loss([Value(1.0)], [0.0], reduction="none").backward()': '"list[Value]" has no attribute "backward"',
+    "Neuron(2)([1.0, 2.0]).append(1.0)": '"Value" has no attribute "append"',
+}
+
+
+def test_user_code_training_an_mlp_type_checks(tmp_path):
+    """Training an MLP type-checks once a one-output model's ``Value | list[Value]`` is narrowed.
+
+    ``model(x)`` is what the module's ``forward`` returns (``Module[Out]``), the
+    losses return a ``Value`` unless ``reduction="none"``; and the types are
+    precise enough that the mistakes in ``USER_MISTAKES`` are reported.
+    """
+    snippet = tmp_path / "training.py"
+    snippet.write_text(USER_TRAINING, encoding="utf-8")
+    result = _mypy(snippet)
+    assert result.returncode == 0, result.stdout + result.stderr
+    preamble = "from autograd import Value\nfrom nn import MLP, Neuron\nfrom nn.losses import mse_loss\n"
+    preamble += "model = MLP(2, [8, 1])\nx = [0.0, 1.0]\n"
+    snippet.write_text(preamble + "\n".join(USER_MISTAKES) + "\n", encoding="utf-8")
+    result = _mypy(snippet)
+    for line, (statement, error) in enumerate(USER_MISTAKES.items(), start=6):
+        assert f"training.py:{line}: error: {error}" in result.stdout, (statement, result.stdout)
+    assert f"Found {len(USER_MISTAKES)} errors" in result.stdout, result.stdout
