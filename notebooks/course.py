@@ -314,17 +314,40 @@ def call(function: Any, *args: Any, seconds: float | None = None, what: str = "Y
         raise Wrong(f"{what} raised {type(error).__name__}: {_short(error)}.") from None
 
 
+#: After the time limit, the timer fires again every this many seconds until the call has stopped.
+RETRY = 0.05
+
+
 def _call_with_alarm(function: Callable, args: tuple, seconds: float) -> Any:
+    """``function(*args)``, interrupted by a timer signal after ``seconds``.
+
+    The signal raises :class:`_TimeUp` in whatever Python code is running. That code may swallow it:
+    the student's own ``except BaseException``, or a garbage-collector or weakref callback, whose
+    exceptions Python prints and drops (building millions of nodes runs the collector constantly).
+    So the timer keeps firing every :data:`RETRY` seconds until the call is over; an abandoned
+    call would otherwise run on and on, taking memory until the machine has none.
+    """
+
     def time_up(signum, frame):
         raise _TimeUp
 
     previous = signal.signal(signal.SIGALRM, time_up)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds, RETRY)
     try:
         return function(*args)
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        _stop_timer()
         signal.signal(signal.SIGALRM, previous)
+
+
+def _stop_timer() -> None:
+    """Switch the timer off, even if it fires once more while we do so."""
+    while True:
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            return
+        except _TimeUp:
+            continue
 
 
 def _call_in_thread(function: Callable, args: tuple, seconds: float) -> Any:

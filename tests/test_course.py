@@ -56,6 +56,18 @@ def loops(*args, **kwargs):
         pass
 
 
+def loops_past_its_first_interruption(*args, **kwargs):
+    """Swallows the first interruption (as ``except BaseException``, or a garbage-collector callback
+    that the signal lands in, would), then loops on."""
+    try:
+        while True:
+            pass
+    except BaseException:
+        pass
+    while True:
+        pass
+
+
 class BadFloat:
     def __float__(self):
         raise ValueError("no")
@@ -68,6 +80,7 @@ GENERIC_WRONG = {
     "empty text": "",
     "a function that raises": raises,
     "a function that loops": loops,
+    "a function that loops past its first interruption": loops_past_its_first_interruption,
     "a function returning None": lambda *args, **kwargs: None,
     "a function returning an always-equal object": lambda *args, **kwargs: AlwaysEqual(),
     "NaN": math.nan,
