@@ -127,6 +127,7 @@ import gc
 import heapq
 import linecache
 import operator
+import re
 import time
 import weakref
 from collections import deque
@@ -281,8 +282,9 @@ class _BatchUnit:
     the others are gathered into one array per input, one number per copy.
     """
 
-    def __init__(self, piece, inputs, held, outputs, constants, nodes) -> None:
+    def __init__(self, piece, inputs, held, outputs, constants, nodes, copies) -> None:
         self.piece, self.n, self.held = piece, len(inputs), held
+        self.copies = copies  # each copy's own inputs (nodes), to name a copy in an error
         self.held_slots = tuple(inputs[0][:held])
         self.get_held = _gather(self.held_slots)
         own = [s for slots in inputs for s in slots[held:]]  # copy by copy
@@ -306,7 +308,8 @@ class _BatchUnit:
         n = self.n
         own = np.array(self.get_own(V), dtype=float).reshape(n, self.width).T if self.width else ()
         run = self.piece(*self.get_held(V), *own, *self.constants)
-        results = next(run)
+        with self._naming_the_copy():
+            results = next(run)
         if self.k:
             flat = np.column_stack(as_columns(results, n)).ravel().tolist()  # copy by copy
             deque(map(V.__setitem__, self.output_slots, flat), 0)
@@ -315,7 +318,8 @@ class _BatchUnit:
     def backward(self, run, G: list) -> None:
         n, held = self.n, self.held
         grads = np.array(self.get_outputs(G), dtype=float).reshape(n, self.k).T if self.k else ()
-        contributions, values, gradients = run.send(tuple(grads))
+        with self._naming_the_copy():
+            contributions, values, gradients = run.send(tuple(grads))
         for s, c in zip(self.held_slots, contributions[:held], strict=True):
             G[s] += float(np.sum(c))
         if self.width:
@@ -324,6 +328,20 @@ class _BatchUnit:
             current = np.array(self.get_unique(G), dtype=float) + totals
             deque(map(G.__setitem__, self.unique, current.tolist()), 0)
         self.written = (values, gradients)
+
+    @contextlib.contextmanager
+    def _naming_the_copy(self) -> Iterator[None]:
+        """An error "in sample i" (of the arrays) says which copy that is: the inputs it reads."""
+        try:
+            yield
+        except (ArithmeticError, ValueError) as error:
+            found = re.search(r" in sample (\d+)", str(error))
+            if found is not None and len(error.args) == 1:
+                i = int(found.group(1))
+                inputs = ", ".join(repr(node) for node in self.copies[i][:3])
+                which = f" in sample {i} (copy {i} of {self.n} of {self.piece.__name__}, reading {inputs})"
+                error.args = (str(error).replace(found.group(0), which),)
+            raise
 
     def write_back(self, run) -> None:
         values, gradients = self.written
@@ -353,8 +371,11 @@ def _schedule(groups, owner, batched) -> list | set:
             deps = needs.setdefault(unit, set())
             for node in piece.inputs:
                 producer = owner.get(node)
-                if producer is not None and unit_of(*producer) != unit:
-                    deps.add(unit_of(*producer))
+                if producer is None:
+                    continue
+                if unit_of(*producer) == unit:  # one copy reads another's result: they cannot run together
+                    return {number}
+                deps.add(unit_of(*producer))
     users: dict[object, list] = {unit: [] for unit in needs}
     waiting = {unit: len(deps) for unit, deps in needs.items()}
     for unit, deps in needs.items():
@@ -534,6 +555,7 @@ class _Program:
                     [[slot_of(n) for n in p.outputs(walk, output)] for p in group],
                     [columns[i] for i in varying],
                     [[p.nodes[j] if p.nodes[j] in written else _DISCARD for j in positions] for p in group],
+                    [[p.inputs[e] for e in order_e[held:]] for p in group],
                 )
                 continue
             source, varying, positions = _piece_source(name, group, walk, output, names, written)
