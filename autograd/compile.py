@@ -320,8 +320,10 @@ class _BatchUnit:
         grads = np.array(self.get_outputs(G), dtype=float).reshape(n, self.k).T if self.k else ()
         with self._naming_the_copy():
             contributions, values, gradients = run.send(tuple(grads))
-        for s, c in zip(self.held_slots, contributions[:held], strict=True):
-            G[s] += float(np.sum(c))
+        if held:  # each parameter's contributions, summed over the copies (one reduction for all)
+            totals = np.stack(as_columns(contributions[:held], n)).sum(axis=1).tolist()
+            for s, total in zip(self.held_slots, totals, strict=True):
+                G[s] += total
         if self.width:
             flat = np.column_stack(as_columns(contributions[held:], n)).ravel()
             totals = np.bincount(self.inverse, weights=flat, minlength=len(self.unique))
@@ -750,7 +752,8 @@ class SampleReplay:
         run, self._run = self._run, None
         with self._errors(), np.errstate(all="ignore"):
             contributions, _, _ = run.send(tuple(grads.T))
-            totals = [float(np.sum(c)) for c in contributions[: len(self.parameters)]]
+            held = contributions[: len(self.parameters)]
+            totals = np.stack(as_columns(held, self._n)).sum(axis=1).tolist() if held else []
         for parameter, total in zip(self.parameters, totals, strict=True):
             parameter.grad += total
 
