@@ -271,7 +271,8 @@ class _ScalarUnit:
         deque(map(G.__setitem__, call.input_slots, run.send(call.outputs(G) + call.inputs(G))), 0)
 
     def write_back(self, run) -> None:
-        next(run, None)
+        if self.written:
+            next(run, None)
 
 
 class _BatchUnit:
@@ -319,10 +320,13 @@ class _BatchUnit:
         n, held = self.n, self.held
         grads = np.array(self.get_outputs(G), dtype=float).reshape(n, self.k).T if self.k else ()
         with self._naming_the_copy():
-            contributions, values, gradients = run.send(tuple(grads))
+            contributions, values, gradients, summed = run.send(tuple(grads))
         if held:  # each parameter's contributions, summed over the copies (one pairwise sum for all)
-            totals = np.stack(as_columns(contributions[:held], n)).sum(axis=1).tolist()
-            for s, total in zip(self.held_slots, totals, strict=True):
+            totals = np.array(summed, dtype=float)
+            arrays = [i for i, c in enumerate(contributions[:held]) if c.__class__ is not float]
+            if arrays:  # (a parameter used only by fused layers has all its sum in `summed`)
+                totals[arrays] += np.stack(as_columns([contributions[i] for i in arrays], n)).sum(axis=1)
+            for s, total in zip(self.held_slots, totals.tolist(), strict=True):
                 G[s] += total
         if self.width:
             flat = np.column_stack(as_columns(contributions[held:], n)).ravel()
@@ -346,6 +350,8 @@ class _BatchUnit:
             raise
 
     def write_back(self, run) -> None:
+        if not self.nodes[0]:
+            return
         values, gradients = self.written
         values, gradients = as_columns(values, self.n), as_columns(gradients, self.n)
         for c, nodes in enumerate(self.nodes):
@@ -548,7 +554,9 @@ class _Program:
                 outputs = group[0].outputs(walk, output)
                 what = f"A sub-graph of {len(group[0].nodes)} nodes found {len(group)} times in the graph"
                 self.parts.append(
-                    vector_piece_source(name, group[0], order_e, held, shown, outputs, positions, forms, what)
+                    vector_piece_source(
+                        name, group[0], order_e, held, shown, outputs, positions, forms, what, fuse=True
+                    )
                 )
                 units[number] = _BatchUnit(
                     name,
@@ -756,7 +764,7 @@ class SampleReplay:
             raise ValueError(f"SampleReplay.backward: grads must have shape {(self._n, len(self.outputs))}")
         run, self._run = self._run, None
         with self._errors(), np.errstate(all="ignore"):
-            contributions, _, _ = run.send(tuple(grads.T))
+            contributions, _, _, _ = run.send(tuple(grads.T))  # nothing fused: no sums
             held = contributions[: len(self.parameters)]
             start = [p.grad for p in self.parameters]
             totals = (
