@@ -44,9 +44,8 @@ Big graphs: pieces of code, written once and run many times
 A batch of 100 samples through an MLP is 100 copies of one computation, with
 other numbers (the samples' inputs and targets) but the same operations on the
 same parameters. Writing all of it out (65,000 lines for micrograd's moons
-demo) makes Python's compiler the slowest part of training: seconds, and
-hundreds of megabytes. So a graph of more than ``PIECE_NODES`` nodes is cut
-into *pieces*, each a generator function that runs its forward pass, hands
+demo) makes Python's compiler the slowest part of training. So a graph of
+more than ``PIECE_NODES`` nodes is cut into *pieces*, each a generator function that runs its forward pass, hands
 over its results (``yield``), then receives its outputs' gradients and runs its
 backward pass. A sub-graph that appears several times with the same structure
 (a sample's forward pass and loss term: the same operations, wired the same
@@ -107,16 +106,39 @@ everything is written at the end, after both passes have succeeded. (When
 several operations would fail, the replay reports the first in topological
 order, which need not be the first your code would meet when rebuilding.)
 
+Vectorised: one call per step, not per sample
+---------------------------------------------
+``compile_graph(output, vectorize=True)`` runs each piece that repeats across
+the samples of a batch *once*, over NumPy arrays: every number that differs
+from sample to sample is an array (one number per sample), every number the
+same in all of them (the parameters) a plain float, and each line of the
+piece one NumPy operation for the whole batch. A layer of neurons (chains
+``bias + Σ w·x`` over the same inputs) becomes a matrix product. Values and
+gradients are then ``backward()``'s to about 1e-12 relative, not bit for bit
+(see ``autograd/compile_vector.py``, which writes those pieces).
+:func:`compile_sample` goes one step further: it compiles the graph of *one*
+sample, with its inputs as leaves, into a replay that serves batches of any
+size (``fit(compile=True)`` uses it).
+
+Where the code lives
+--------------------
+``autograd/compile_pieces.py`` reads the graph and cuts it into pieces (the
+one place that decodes a node's parents and constants: ``_inputs``);
+``autograd/compile_source.py`` writes a piece's lines from its operations'
+expressions; ``autograd/compile_vector.py`` writes them over arrays; this
+module runs them (``replay`` and the loop over the pieces) and holds the
+public ``compile_graph``, ``compile_sample`` and ``CompiledGraph``.
+
 Cost
 ----
 Compiling costs a few microseconds per node to find the repeated pieces, plus
-Python's compiler on the distinct pieces only: for the moons demo's 65,614
-nodes about 0.2 s (two interpreted training steps) and some 340 bytes of
-memory per node (see ``benchmarks/RESULTS.md``). A replay costs under 200 ns
-per node, against about 1,500 ns per node to build and backpropagate the
-graph with ``Value``\\ s. Python's cyclic garbage collector is paused while
-compiling and replaying: neither creates reference cycles, and the collector
-would otherwise scan the whole heap over and over.
+Python's compiler on the distinct pieces only; a replay costs a small fraction
+of building and backpropagating the graph with ``Value``\\ s. The measured
+figures (compile seconds, bytes per node, milliseconds per step) are in
+``benchmarks/RESULTS.md``, produced by ``python -m benchmarks``. Python's
+cyclic garbage collector is paused while compiling and replaying: neither
+creates reference cycles, and the collector would otherwise scan the whole
+heap over and over.
 """
 
 from __future__ import annotations
