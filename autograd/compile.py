@@ -44,18 +44,18 @@ Big graphs: pieces of code, written once and run many times
 A batch of 100 samples through an MLP is 100 copies of one computation, with
 other numbers (the samples' inputs and targets) but the same operations on the
 same parameters. Writing all of it out (65,000 lines for micrograd's moons
-demo) makes Python's compiler the slowest part of training. So a graph of
-more than ``PIECE_NODES`` nodes is cut into *pieces*, each a generator function that runs its forward pass, hands
-over its results (``yield``), then receives its outputs' gradients and runs its
-backward pass. A sub-graph that appears several times with the same structure
-(a sample's forward pass and loss term: the same operations, wired the same
-way, only its leaves and constants may differ) is written once, as one piece
-that takes the leaves and constants as arguments, and called once per copy.
-The rest of the graph is cut into pieces of at most ``PIECE_NODES`` nodes.
-``step.source`` shows every distinct piece, then ``replay``, the loop that
-calls them: all forward passes in topological order, then all backward passes
-in reverse order. The numbers that pass from one piece to another live in two
-lists, ``V`` (values) and ``G`` (gradients).
+demo) makes Python's compiler the slowest part of training. So a graph of more
+than ``PIECE_NODES`` nodes is cut into *pieces*, each a generator function
+that runs its forward pass, hands over its results (``yield``), then receives
+its outputs' gradients and runs its backward pass. A sub-graph that appears
+several times with the same structure (a sample's forward pass and loss term:
+the same operations, wired the same way, only its leaves and constants may
+differ) is written once, as one piece that takes the leaves and constants as
+arguments, and called once per copy. The rest of the graph is cut into pieces
+of at most ``PIECE_NODES`` nodes. ``step.source`` shows every distinct piece,
+then ``replay``, the loop that calls them: all forward passes in topological
+order, then all backward passes in reverse order. The numbers that pass from
+one piece to another live in two lists, ``V`` (values) and ``G`` (gradients).
 
 What is replayed, and what is not (the same contract as ``torch.jit.trace``)
 ---------------------------------------------------------------------------
