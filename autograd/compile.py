@@ -83,7 +83,8 @@ order ``backward()`` adds them: nodes are visited in the reverse of the same
 topological order, within a piece and from piece to piece (a piece covers
 consecutive nodes of that order). An intermediate gradient starts as
 ``0.0 + (first contribution)``, as ``backward()`` sets it to ``0.0`` and adds.
-So values and gradients are the ones ``backward()`` computes, bit for bit.
+So values and gradients are the ones ``backward()`` computes, bit for bit
+(with ``vectorize=False``, the default).
 
 What is written back
 --------------------
