@@ -22,8 +22,8 @@ A neuron sums ``bias + w₀·x₀ + w₁·x₁ + ...``: a chain of products of a
 parameter and a per-sample number. Chains over the same inputs (a layer) are
 fused (:class:`_Layer`): ``Z = W @ X`` computes them all, and the backward
 pass is ``Wᵀ @ G`` for the inputs and ``G @ Xᵀ`` for the parameters, already
-summed over the samples: what lesson 06 (backpropagation in matrix form)
-derives, found in the scalar graph. Only ``compile_graph(..., vectorize=True)``
+summed over the samples: backpropagation in matrix form, found in the
+scalar graph. Only ``compile_graph(..., vectorize=True)``
 fuses; the sums then round in NumPy's order.
 
 One definition per operation, here too
