@@ -623,7 +623,7 @@ def vector_piece_source(
 
 
 #: A chain of at least this many terms ``w·x`` is fused into a matrix product.
-FUSED_TERMS = 4
+FUSED_TERMS = 2
 
 
 def _is(operation: object, forward: str) -> bool:
