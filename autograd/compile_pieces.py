@@ -201,6 +201,11 @@ class _Piece:
             constants.extend(numbers)
         self.inputs = list(inputs)
         self.constants = constants
+        # Which of its nodes are used after it (and whether it ends the graph): two copies that one
+        # function computes must hand over the same results.
+        last_use = walk.last_use
+        push(tuple(j for j, k in enumerate(range(first, last + 1)) if last_use[k] > last))
+        push(last == len(walk.nodes) - 1)
         self.key = tuple(key)
 
     def outputs(self, walk: _Walk, output: Value) -> list[Value]:

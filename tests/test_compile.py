@@ -12,6 +12,7 @@ leaf gradient (accumulated onto a non-zero start) and, with
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
 import torch
@@ -706,3 +707,33 @@ def test_a_graph_whose_backward_order_differs_from_its_forward_order_replays_bit
         rebuilt = rebuilt_s + rebuilt_c
         rebuilt.backward()
         assert replayed == (rebuilt.data, rebuilt_x.grad, rebuilt_s.grad, rebuilt_c.grad)
+
+
+def test_copies_of_a_piece_that_hand_over_different_results_are_not_one_function():
+    """Regression: two runs of nodes with the same operations, one of whose nodes is used after the run
+    in one copy only (or which ends the graph), were grouped into one function; the replay then failed
+    with "not enough values to unpack". The copies' exits are part of a piece's structure now."""
+    nn = pytest.importorskip("nn")
+    rng = random.Random(4)
+    model = nn.MLP(4, [4, 4, 1], activation="sigmoid", seed=4)
+    X = [[rng.uniform(-2, 2) for _ in range(4)] for _ in range(4)]
+    t = [rng.uniform(-1, 1) for _ in range(4)]
+
+    def loss() -> Value:
+        terms = [(model(x) - y) * (model(x) - y) for x, y in zip(X, t, strict=True)]
+        return sum(terms[1:], terms[0]) * 0.25
+
+    recorded = loss()
+    with small_pieces(piece_nodes=8, repeated_nodes=3):
+        step = compile_graph(recorded)
+    params = model.parameters()
+    for p in params:
+        p.data *= 0.9
+        p.grad = 0.0
+    result = step()
+    grads = [p.grad for p in params]
+    for p in params:
+        p.grad = 0.0
+    fresh = loss()
+    fresh.backward()
+    assert result == fresh.data and grads == [p.grad for p in params]  # bit for bit

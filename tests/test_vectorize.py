@@ -499,3 +499,43 @@ def test_helpers_are_bound_by_object_in_the_vectorised_replay():
     expected_grad = w.grad
     w.grad = 0.0
     assert close(step(), total.data) and close(w.grad, expected_grad)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    nin=st.integers(1, 4),
+    hidden=st.integers(1, 5),
+    activation=st.sampled_from(["relu", "tanh", "linear", "sigmoid"]),
+    n=st.integers(2, 7),
+    seed=st.integers(0, 1000),
+)
+def test_fused_layers_of_random_mlps_match_backward(nin, hidden, activation, n, seed):
+    """Random small MLPs over random batches: the fused layers (W @ X, Wᵀ @ G, G @ Xᵀ) against backward()."""
+    nn = pytest.importorskip("nn")
+    rng = random.Random(seed)
+    model = nn.MLP(nin, [hidden, hidden, 1], activation=activation, seed=seed)
+    params = model.parameters()
+    X = [[rng.uniform(-2, 2) for _ in range(nin)] for _ in range(n)]
+    t = [rng.uniform(-1, 1) for _ in range(n)]
+
+    def loss() -> Value:
+        terms = [(model(x) - y) * (model(x) - y) for x, y in zip(X, t, strict=True)]
+        return sum(terms[1:], terms[0]) * (1.0 / n)
+
+    recorded = loss()
+    with small_pieces(piece_nodes=8, repeated_nodes=3):
+        step = compile_graph(recorded, vectorize=True)
+    for p in params:
+        p.data += rng.uniform(-0.1, 0.1)
+        p.grad = 0.0
+    result = step()
+    grads = [p.grad for p in params]
+    for p in params:
+        p.grad = 0.0
+    fresh = loss()
+    fresh.backward()
+    assert close(result, fresh.data), (result, fresh.data)
+    assert all(close(a, p.grad) for a, p in zip(grads, params, strict=True)), (
+        grads,
+        [p.grad for p in params],
+    )
