@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 from .value import Value, decode
 
@@ -87,7 +88,8 @@ class _Walk:
         last_use: list[int] = []
         shape: list[int] = []
         visited: set[Value] = set()
-        stack: list[Value | int] = [output] if isinstance(output, Value) else list(reversed(output))
+        # Values to visit, and ints: a marker (where a region begins) above the node it belongs to.
+        stack: list[Any] = [output] if isinstance(output, Value) else list(reversed(output))
         push, pop, get = stack.append, stack.pop, index.get
         while stack:
             node = pop()

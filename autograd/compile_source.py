@@ -16,6 +16,7 @@ import operator
 import re
 from collections import Counter, deque
 from collections.abc import Callable, Collection, Sequence
+from typing import cast
 
 from .compile_pieces import _inputs, _parents, _Piece, _Walk
 from .operation import Operation, contribution, substitute
@@ -39,6 +40,15 @@ def _namespace(operations: Sequence[Operation]) -> dict[str, object]:
     for operation in operations:
         namespace.update(operation.bound_helpers)
     return namespace
+
+
+def _operation_of(node: Value) -> Operation:
+    """The operation that computed ``node``, an intermediate node of the graph being compiled.
+
+    (A node made the lecture's way holds a record instead, which refuses, with
+    a ``TypeError`` that says why, the first time the compiler reads it.)
+    """
+    return cast(Operation, node._operation)
 
 
 def _literal(c: float) -> str:
@@ -119,7 +129,7 @@ class _Writer:
 
     def names(self, node: Value) -> dict[str, str]:
         """Each name in the node's operation's expressions → this node's variable or literal."""
-        operation = node._operation
+        operation = _operation_of(node)
         value_of = self.value_of
         mapping = {"out": value_of(node)}
         if operation.nary:
@@ -137,7 +147,7 @@ class _Writer:
         for node in nodes:
             name = self.value_of(node)
             mapping = self.names(node)
-            operation = node._operation
+            operation = _operation_of(node)
             text = f"{name} = {_fill(self.rewrite(operation, operation.bound_forward), mapping)}"
             done.append((text, mapping))
             lines.append(text + self.note(node, name))
@@ -166,11 +176,13 @@ class _Writer:
         for node, (text, mapping) in zip(reversed(nodes), reversed(done), strict=True):
             if carried is not None and node not in carried:
                 continue
-            operation = node._operation
+            operation = _operation_of(node)
             g = grad_of(node)
             self.emit(f"# {text}")
             if operation.nary:
                 derivative = operation.bound_derivatives["x"]
+                if derivative is None:  # inputs that are all forward-only: nothing to add
+                    continue
                 for parent in operation.gradient_parents(node):
                     names = {**mapping, "x": self.value_of(parent)}
                     self._contribute(operation, parent, derivative, names, g)

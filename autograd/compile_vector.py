@@ -80,6 +80,8 @@ from .value import ADD, MUL, Value
 __all__ = ["ARRAY_HELPERS", "added_in_order", "array_expression"]
 
 Array = np.ndarray
+#: What an array helper takes: a plain float (the same for every sample) or an array (one per sample).
+Samples = float | np.ndarray
 
 
 # ============================================================================
@@ -88,7 +90,7 @@ Array = np.ndarray
 # ============================================================================
 
 
-def _fail(kind: type[Exception], message: str, bad: object, *numbers: object) -> None:
+def _fail(kind: type[Exception], message: str, bad: Samples, *numbers: Samples) -> None:
     """Raise ``kind(message)`` for the first sample where ``bad`` is true; nothing if there is none.
 
     ``message`` is the scalar helper's, with ``{}`` for the numbers (shown at
@@ -107,18 +109,18 @@ def _fail(kind: type[Exception], message: str, bad: object, *numbers: object) ->
 _where = np.where
 
 
-def _divide(a: object, b: object) -> Array:
+def _divide(a: Samples, b: Samples) -> Array:
     _fail(ZeroDivisionError, "division by zero: {} / {}", np.asarray(b) == 0.0, a, b)
     return np.true_divide(a, b)
 
 
-def _true_divide(a: object, b: object) -> Array:
+def _true_divide(a: Samples, b: Samples) -> Array:
     """Python's ``a / b`` on floats: a ``ZeroDivisionError`` where ``b`` is zero."""
     _fail(ZeroDivisionError, "float division by zero ({} / {})", np.asarray(b) == 0.0, a, b)
     return np.true_divide(a, b)
 
 
-def _pow(a: object, b: object) -> Array:
+def _pow(a: Samples, b: Samples) -> Array:
     """Python's ``a ** b`` on floats: an ``OverflowError`` where the result is too large."""
     out = np.power(a, b)
     _fail(
@@ -131,57 +133,57 @@ def _pow(a: object, b: object) -> Array:
     return out
 
 
-def _exp(a: object) -> Array:
+def _exp(a: Samples) -> Array:
     out = np.exp(a)
     _fail(OverflowError, "exp: exp({}) is too large for a float", np.isinf(out) & np.isfinite(a), a)
     return out
 
 
-def _log(a: object) -> Array:
+def _log(a: Samples) -> Array:
     _fail(ValueError, "log: logarithm of a non-positive number ({})", np.asarray(a) <= 0.0, a)
     return np.log(a)
 
 
-def _log1p(a: object) -> Array:
+def _log1p(a: Samples) -> Array:
     _fail(ValueError, "log1p: log(1 + a) of a number a <= -1 ({})", np.asarray(a) <= -1.0, a)
     return np.log1p(a)
 
 
-def _sqrt(a: object) -> Array:
+def _sqrt(a: Samples) -> Array:
     _fail(ValueError, "sqrt: square root of a negative number ({})", np.asarray(a) < 0.0, a)
     return np.sqrt(a)
 
 
-def _sqrt_slope(out: object) -> Array:
+def _sqrt_slope(out: Samples) -> Array:
     out = np.asarray(out, dtype=float)
     return np.where(out != 0.0, np.true_divide(0.5, out), np.copysign(math.inf, out))
 
 
-def _sigmoid(a: object) -> Array:
+def _sigmoid(a: Samples) -> Array:
     e = np.exp(a)
     return np.where(np.asarray(a) >= 0.0, 1.0 / (1.0 + np.exp(np.negative(a))), e / (1.0 + e))
 
 
-def _softplus(a: object) -> Array:
+def _softplus(a: Samples) -> Array:
     a = np.asarray(a)
     larger = np.where(0.0 > a, 0.0, a)  # Python's max(a, 0.0): a, unless 0.0 is larger
     return np.where(a != a, a, larger + np.log1p(np.exp(-np.abs(a))))
 
 
 def _finite_trig(op: str, function: Callable) -> Callable:
-    def checked(a: object) -> Array:
+    def checked(a: Samples) -> Array:
         _fail(ValueError, f"{op}: {op} of an infinite number ({{}})", np.isinf(a), a)
         return function(a)
 
     return checked
 
 
-def _sign(a: object) -> Array:
+def _sign(a: Samples) -> Array:
     a = np.asarray(a)
     return np.where(a > 0.0, 1.0, np.where(a < 0.0, -1.0, 0.0))  # +0.0 at ±0 and NaN
 
 
-def _power(base: object, exponent: object) -> Array:
+def _power(base: Samples, exponent: Samples) -> Array:
     base, exponent = np.asarray(base, dtype=float), np.asarray(exponent, dtype=float)
     not_real = (base < 0.0) & np.isfinite(exponent) & (exponent != np.floor(exponent))
     _fail(
@@ -204,20 +206,20 @@ def _power(base: object, exponent: object) -> Array:
     return out
 
 
-def _power_slope(base: object, exponent: object) -> Array:
+def _power_slope(base: Samples, exponent: Samples) -> Array:
     base, exponent = np.asarray(base, dtype=float), np.asarray(exponent, dtype=float)
     general = exponent * np.power(base, exponent - 1.0)  # overflows to the signed infinity
     at_zero = np.copysign(math.inf, exponent)
     return np.where(exponent == 0.0, 0.0, np.where((base == 0.0) & (exponent < 1.0), at_zero, general))
 
 
-def _power_exponent_slope(base: object, exponent: object, out: object) -> Array:
+def _power_exponent_slope(base: Samples, exponent: Samples, out: Samples) -> Array:
     base = np.asarray(base, dtype=float)
     flat = (base == 0.0) & (np.asarray(exponent) >= 0.0)  # 0^b is flat for b >= 0; NaN b stays NaN
     return np.where(base > 0.0, out * np.log(np.where(base > 0.0, base, 1.0)), np.where(flat, 0.0, math.nan))
 
 
-def _clamp(a: object, low: object, high: object) -> Array:
+def _clamp(a: Samples, low: Samples, high: Samples) -> Array:
     a = np.asarray(a)
     above = np.where(low > a, low, a)  # max(a, low)
     clamped = np.where(high < above, high, above)  # min(above, high)
@@ -225,18 +227,18 @@ def _clamp(a: object, low: object, high: object) -> Array:
     return np.where(a != a, a, np.where(nan_bound, math.nan, clamped))
 
 
-def _clamp_slope(a: object, low: object, high: object) -> Array:
+def _clamp_slope(a: Samples, low: Samples, high: Samples) -> Array:
     nan_bound = (np.asarray(low) != low) | (np.asarray(high) != high)
     inside = (np.asarray(low) <= a) & (np.asarray(a) <= high)
     return np.where(nan_bound, math.nan, np.where(inside, 1.0, 0.0))
 
 
-def _maximum(a: object, b: object) -> Array:
+def _maximum(a: Samples, b: Samples) -> Array:
     a, b = np.asarray(a), np.asarray(b)
     return np.where((a != a) | (b != b), math.nan, np.where(a >= b, a, b))
 
 
-def _minimum(a: object, b: object) -> Array:
+def _minimum(a: Samples, b: Samples) -> Array:
     a, b = np.asarray(a), np.asarray(b)
     return np.where((a != a) | (b != b), math.nan, np.where(a <= b, a, b))
 
@@ -252,7 +254,7 @@ _LOG_CLAMP = -100.0
 _BCE_EPSILON = 9.999999960041972e-13
 
 
-def _binary_cross_entropy(p: object, y: object) -> Array:
+def _binary_cross_entropy(p: Samples, y: Samples) -> Array:
     p = np.asarray(p, dtype=float)
     outside = ~((p >= 0.0) & (p <= 1.0))
     _fail(ValueError, "binary_cross_entropy: probabilities must be in [0, 1], got {}", outside, p)
@@ -263,12 +265,12 @@ def _binary_cross_entropy(p: object, y: object) -> Array:
     return -(y * clamped_p + (1.0 - y) * clamped_q)
 
 
-def _bce_slope(p: object, y: object) -> Array:
+def _bce_slope(p: Samples, y: Samples) -> Array:
     d = (1.0 - np.asarray(p)) * p
     return (p - y) / np.where(_BCE_EPSILON > d, _BCE_EPSILON, d)
 
 
-def _binary_cross_entropy_with_logits(x: object, y: object) -> Array:
+def _binary_cross_entropy_with_logits(x: Samples, y: Samples) -> Array:
     x = np.asarray(x, dtype=float)
     positive = x * (1.0 - y) + np.log1p(np.exp(-x))
     negative = np.log1p(np.exp(x)) - x * y
@@ -340,7 +342,7 @@ def _each_sample(function: Callable) -> Callable:
     """
 
     @functools.wraps(function)
-    def apply(*arguments: object) -> object:
+    def apply(*arguments: Samples) -> object:
         flat = [a for x in arguments for a in (x if isinstance(x, tuple) else (x,))]
         arrays = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in flat))
         if not arrays or arrays[0].ndim == 0:
@@ -363,7 +365,7 @@ def _each_sample(function: Callable) -> Callable:
     return apply
 
 
-def _max2(*xs: object) -> Array:
+def _max2(*xs: Samples) -> Array:
     """Python's ``max(a, b, ...)``, sample by sample: the first, unless a later one is larger."""
     best = np.asarray(xs[0])
     for x in xs[1:]:
@@ -371,22 +373,22 @@ def _max2(*xs: object) -> Array:
     return best
 
 
-def _min2(*xs: object) -> Array:
+def _min2(*xs: Samples) -> Array:
     best = np.asarray(xs[0])
     for x in xs[1:]:
         best = np.where(x < best, x, best)
     return best
 
 
-def _and(*xs: object) -> Array:
-    return functools.reduce(np.logical_and, xs)
+def _and(*xs: Samples) -> Array:
+    return functools.reduce(np.logical_and, map(np.asarray, xs))
 
 
-def _or(*xs: object) -> Array:
-    return functools.reduce(np.logical_or, xs)
+def _or(*xs: Samples) -> Array:
+    return functools.reduce(np.logical_or, map(np.asarray, xs))
 
 
-def _float(x: object) -> Array:
+def _float(x: Samples) -> Array:
     return np.asarray(x, dtype=float)
 
 
@@ -600,12 +602,15 @@ def vector_piece_source(
     at: dict[int, list[_Layer]] = {}
     for layer in layers:
         at.setdefault(layer.after, []).append(layer)
-    steps: list[list[Value] | _Layer] = [[]]
+    steps: list[list[Value] | _Layer] = []
+    run: list[Value] = []
     for k in range(-1, len(piece.nodes)):
         if k >= 0 and piece.nodes[k] not in skipped:
-            steps[-1].append(piece.nodes[k])
+            run.append(piece.nodes[k])
         for layer in at.get(k, ()):
-            steps += [layer, []]
+            steps += [run, layer]
+            run = []
+    steps.append(run)
     forward: list[str] = []
     done: dict[int, list] = {}
     for q, step in enumerate(steps):
