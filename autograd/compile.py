@@ -135,8 +135,9 @@ size (``fit(compile=True)`` uses it).
 
 Where the code lives
 --------------------
-``autograd/compile_pieces.py`` reads the graph and cuts it into pieces (the
-one place that decodes a node's parents and constants: ``_inputs``);
+``autograd/compile_pieces.py`` reads the graph and cuts it into pieces (every
+node's parents and constants are read by ``_inputs``, which is the engine's
+one node decoder, ``autograd.value.decode``);
 ``autograd/compile_source.py`` writes a piece's lines from its operations'
 expressions; ``autograd/compile_vector.py`` writes them over arrays; this
 module runs them (``replay`` and the loop over the pieces) and holds the
