@@ -670,13 +670,15 @@ class _Layer:
         emit(f"# The fused layer {q}: inputs' gradients Wᵀ @ G, parameters' G @ Xᵀ (summed over the copies).")
         emit(f"G{q} = np.stack(({''.join(f'{writer.grad_of(c.end)}, ' for c in self.chains)}))")
         emit(f"GX{q} = W{q}.T @ G{q}")
-        emit(f"GW{q} = G{q} @ X{q}.T")
+        # The parameters' sums as a list of lists of floats: adding them one by one below is then
+        # float arithmetic, not NumPy's (the same numbers, without a NumPy scalar per parameter).
+        emit(f"GW{q} = (G{q} @ X{q}.T).tolist()")
         for i, x in enumerate(self.xs):
             writer.add(x, "+", f"GX{q}[{i}]")
         for j, chain in enumerate(self.chains):
             for i, (w, _) in enumerate(chain.terms):
                 e = held_inputs[w]
-                emit(f"t{e} = t{e} + GW{q}[{j}, {i}]")
+                emit(f"t{e} = t{e} + GW{q}[{j}][{i}]")
             writer.add(chain.start, "+", writer.grad_of(chain.end))
 
 
