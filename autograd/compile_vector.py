@@ -620,6 +620,7 @@ def vector_piece_source(
         else:
             forward += step.forward(q, value_of)
     backward: list[str] = []
+    sums: dict[int, list[str]] = {}  # a parameter's sums over the copies, from the fused layers
     writer.started = set(outputs)
     for q in reversed(range(len(steps))):
         step = steps[q]
@@ -627,29 +628,34 @@ def vector_piece_source(
             backward += writer.backward(step, done[q], None, carried)
         else:
             writer.emit = backward.append
-            step.backward(q, writer, held_inputs)
+            step.backward(q, writer, held_inputs, sums)
     untouched = [f"gx{e} = 0.0" for e, node in enumerate(piece.inputs) if node not in writer.started]
     results = "".join(f"{value_of(n)}, " for n in outputs)
     given = "".join(f"{grad_of(n)}, " for n in outputs)
     kinds = (
         f"x{', x'.join(map(str, order[:held]))}: the same in every copy; the others: arrays" if held else ""
     )
-    totals = [f"t{e} = 0.0" for e in order[:held]] if layers else []
+    # A parameter in one fused layer hands back its entry of ``G @ Xᵀ`` as it is; one in several, their sum.
+    summed = {e: " + ".join(found) for e, found in sums.items()}
+    totals = [f"t{e} = {summed[e]}" for e in order[:held] if len(sums.get(e, ())) > 1]
+    for e in order[:held]:
+        if len(sums.get(e, ())) > 1:
+            summed[e] = f"t{e}"
     lines = [
         f'"""{what}: forward, then (once resumed with the gradients) backward, over arrays."""',
         *([f"# {kinds}"] if kinds else []),
         *forward,
         "# Hand over the results; receive their gradients (arrays: one number per copy).",
         f"{given} = yield ({results})",
-        *(["# t{e}: contributions already summed over the copies (by a fused layer)."] if layers else []),
-        *totals,
         *backward,
+        *(["# Parameters in several fused layers: their sums over the copies added up."] if totals else []),
+        *totals,
         *(["# Inputs that no gradient reaches."] if untouched else []),
         *untouched,
         "# Hand back the inputs' contributions, the numbers of the nodes to write back, the sums.",
         f"yield ({''.join(f'gx{e}, ' for e in order)}), "
         f"({''.join(f'v{j}, ' for j in written)}), ({''.join(f'g{j}, ' for j in written)}), "
-        f"({''.join(f't{e}, ' if layers else '0.0, ' for e in order[:held])})",
+        f"({''.join(f'{summed.get(e, 0.0)}, ' for e in order[:held])})",
     ]
     return f"def {name}({', '.join(arguments)}):\n" + _indent(lines)
 
@@ -699,18 +705,21 @@ class _Layer:
             lines.append(f"{value_of(chain.end)} = {value_of(chain.start)} + Z{q}[{j}]")
         return lines
 
-    def backward(self, q: int, writer: _Writer, held_inputs: dict) -> None:
+    def backward(self, q: int, writer: _Writer, held_inputs: dict, sums: dict[int, list[str]]) -> None:
+        """Writes the layer's backward pass; each parameter's entry of ``G @ Xᵀ`` goes to ``sums``."""
         emit = writer.emit
         emit(f"# The fused layer {q}: inputs' gradients Wᵀ @ G, parameters' G @ Xᵀ (summed over the copies).")
         emit(f"G{q} = np.stack(({''.join(f'{writer.grad_of(c.end)}, ' for c in self.chains)}))")
         emit(f"GX{q} = W{q}.T @ G{q}")
-        emit(f"GW{q} = G{q} @ X{q}.T")
+        # The parameters' sums as a list of lists of floats, handed back as they are (plain floats,
+        # not one NumPy scalar per parameter).
+        emit(f"GW{q} = (G{q} @ X{q}.T).tolist()")
         for i, x in enumerate(self.xs):
             writer.add(x, "+", f"GX{q}[{i}]")
         for j, chain in enumerate(self.chains):
             for i, (w, _) in enumerate(chain.terms):
                 e = held_inputs[w]
-                emit(f"t{e} = t{e} + GW{q}[{j}, {i}]")
+                sums.setdefault(e, []).append(f"GW{q}[{j}][{i}]")
             writer.add(chain.start, "+", writer.grad_of(chain.end))
 
 

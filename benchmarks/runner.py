@@ -24,7 +24,11 @@ How the numbers are taken
   which must also traverse them while they wait. This project's nodes hold
   no cycles: a graph is freed by reference counting, inside the timed run,
   as soon as the step lets go of it. "GC off" (``gc.disable()`` around the
-  timed run, after a collection) is the engine's own work.
+  timed run and its untimed predecessor, after a collection) is the engine's
+  own work. The untimed run matters here too: a collection walks the whole
+  heap and leaves the caches full of it, and the first step after it pays to
+  bring its own objects back, the same fraction of a millisecond for every
+  engine: nothing for a 30 ms step, half again for a 2 ms one.
 * **Memory.** ``tracemalloc`` traces the allocations while one graph is
   built (peak minus start); divided by the number of nodes the engine
   created, and by the number of operations.
@@ -127,11 +131,13 @@ def _time_once(case: Case, gc_enabled: bool) -> float:
 
     def timed() -> float:
         gc.collect()
-        if gc_enabled:
-            case.run()  # the previous step of a training loop: its garbage is still around
-        else:
+        if not gc_enabled:
             gc.disable()
         try:
+            # The previous step of a training loop: with the GC on, its garbage is still around; in
+            # both modes, the step's own objects are back in the processor's caches, which the
+            # collection (a walk over the whole heap) has just filled with everything else.
+            case.run()
             start = time.process_time()
             case.run()
             return time.process_time() - start
@@ -270,8 +276,8 @@ def format_results(
     out += [
         "",
         '"GC on": Python\'s default cyclic garbage collector, in the steady state of a loop (each timed run '
-        'follows an untimed one, and meets its garbage). "GC off": `gc.disable()` around the timed run, '
-        "after a collection. See `benchmarks/runner.py`.",
+        'follows an untimed one, and meets its garbage). "GC off": `gc.disable()` around the timed run '
+        "and the untimed one before it, after a collection. See `benchmarks/runner.py`.",
         "micrograd creates a node for every constant and expands `-` and `/` into several nodes; its bytes "
         "per operation include them.",
         "",

@@ -539,3 +539,28 @@ def test_fused_layers_of_random_mlps_match_backward(nin, hidden, activation, n, 
         grads,
         [p.grad for p in params],
     )
+
+
+def test_a_parameter_in_several_fused_layers_gets_the_sum_of_its_entries():
+    """A model applied twice per sample: each weight is in two fused layers; its gradient sums both."""
+    nn = pytest.importorskip("nn")
+    rng = random.Random(0)
+    model = nn.MLP(2, [3, 3, 1], seed=1)
+    params = model.parameters()
+    X = [[rng.uniform(-2, 2) for _ in range(2)] for _ in range(40)]
+    t = [rng.uniform(-1, 1) for _ in range(40)]
+
+    def loss() -> Value:
+        terms = [(model(x) - y) * (model(x) - y) for x, y in zip(X, t, strict=True)]
+        return sum(terms[1:], terms[0]) * (1.0 / 40)
+
+    step = compile_graph(loss(), vectorize=True)
+    assert "Parameters in several fused layers" in step.source
+    result = step()
+    grads = [p.grad for p in params]
+    for p in params:
+        p.grad = 0.0
+    fresh = loss()
+    fresh.backward()
+    assert close(result, fresh.data)
+    assert all(close(a, p.grad) for a, p in zip(grads, params, strict=True))
