@@ -364,8 +364,8 @@ class _BatchUnit:
             arrays = [i for i, c in enumerate(contributions[:held]) if c.__class__ is not float]
             if arrays:  # (a parameter used only by fused layers has all its sum in `summed`)
                 totals[arrays] += np.stack(as_columns([contributions[i] for i in arrays], n)).sum(axis=1)
-            for s, total in zip(self.held_slots, totals.tolist(), strict=True):
-                G[s] += total
+            totals += self.get_held(G)  # G[s] + total for each parameter's slot s, in one NumPy addition
+            deque(map(G.__setitem__, self.held_slots, totals.tolist()), 0)
         if self.width:
             flat = np.column_stack(as_columns(contributions[held:], n)).ravel()
             totals = np.bincount(self.inverse, weights=flat, minlength=len(self.unique))
