@@ -24,7 +24,11 @@ How the numbers are taken
   which must also traverse them while they wait. This project's nodes hold
   no cycles: a graph is freed by reference counting, inside the timed run,
   as soon as the step lets go of it. "GC off" (``gc.disable()`` around the
-  timed run, after a collection) is the engine's own work.
+  timed run and its untimed predecessor, after a collection) is the engine's
+  own work. The untimed run matters here too: a collection walks the whole
+  heap and leaves the caches full of it, and the first step after it pays to
+  bring its own objects back, the same fraction of a millisecond for every
+  engine: nothing for a 30 ms step, half again for a 2 ms one.
 * **Memory.** ``tracemalloc`` traces the allocations while one graph is
   built (peak minus start); divided by the number of nodes the engine
   created, and by the number of operations.
@@ -127,11 +131,13 @@ def _time_once(case: Case, gc_enabled: bool) -> float:
 
     def timed() -> float:
         gc.collect()
-        if gc_enabled:
-            case.run()  # the previous step of a training loop: its garbage is still around
-        else:
+        if not gc_enabled:
             gc.disable()
         try:
+            # The previous step of a training loop: with the GC on, its garbage is still around; in
+            # both modes, the step's own objects are back in the processor's caches, which the
+            # collection (a walk over the whole heap) has just filled with everything else.
+            case.run()
             start = time.process_time()
             case.run()
             return time.process_time() - start
@@ -180,7 +186,7 @@ def measure_memory(workload: Workload) -> list[Memory]:
 
 
 # ---------------------------------------------------------------- the table
-ENGINES = ("floats", "autograd", "compiled", "micrograd")
+ENGINES = ("floats", "autograd", "compiled", "micrograd", "vectorised")
 
 
 def _ms(seconds: float | None) -> str:
@@ -215,12 +221,32 @@ def format_results(
     ]
     for t in timings:
         m = t.medians
-        f, a, c, mg = (m.get(e) for e in ENGINES)
+        f, a, c, mg, _ = (m.get(e) for e in ENGINES)
         gc_mode = "on" if t.gc_enabled else "off"
         out.append(
             f"| {t.workload} | {gc_mode} | {_ms(f)} | {_ms(a)} | {_ms(c)} | {_ms(mg)} "
             f"| {_ratio(mg, a)} | {_ratio(mg, c)} | {_ratio(a, f)} | {_ratio(c, f)} |"
         )
+    points = {w.name: w.extra.get("points") for w in workloads}
+    vectorised = [t for t in timings if t.medians.get("vectorised") is not None]
+    if vectorised:
+        out += [
+            "",
+            "The moons step vectorised (`compile_graph(..., vectorize=True)`: each sample's repeated piece "
+            "run once over NumPy arrays). Ratios: how many times *faster* than the hand-written floats and "
+            "than the scalar replay.",
+            "",
+            "| moons points | GC | floats | compiled | vectorised | floats ÷ vectorised "
+            "| compiled ÷ vectorised |",
+            "|---|---|---:|---:|---:|---:|---:|",
+        ]
+        for t in vectorised:
+            f, c, v = (t.medians.get(e) for e in ("floats", "compiled", "vectorised"))
+            gc_mode = "on" if t.gc_enabled else "off"
+            shown = f"{points[t.workload]:,}" if points.get(t.workload) else t.workload
+            out.append(
+                f"| {shown} | {gc_mode} | {_ms(f)} | {_ms(c)} | {_ms(v)} | {_ratio(f, v)} | {_ratio(c, v)} |"
+            )
     if memory:
         out += [
             "",
@@ -250,8 +276,8 @@ def format_results(
     out += [
         "",
         '"GC on": Python\'s default cyclic garbage collector, in the steady state of a loop (each timed run '
-        'follows an untimed one, and meets its garbage). "GC off": `gc.disable()` around the timed run, '
-        "after a collection. See `benchmarks/runner.py`.",
+        'follows an untimed one, and meets its garbage). "GC off": `gc.disable()` around the timed run '
+        "and the untimed one before it, after a collection. See `benchmarks/runner.py`.",
         "micrograd creates a node for every constant and expands `-` and `/` into several nodes; its bytes "
         "per operation include them.",
         "",

@@ -85,6 +85,46 @@ def test_binary_cross_entropy_on_a_nan_output_stops_fit_with_training_diverged()
     assert [p.data for p in model.parameters()] == pytest.approx(before, nan_ok=True)
 
 
+class _WholeBatch(Sequential):
+    """A model with its own ``forward_batch``: fit(compile=True) compiles each batch's graph for it."""
+
+    def forward_batch(self, xb):
+        return super().forward_batch(xb)
+
+
+@pytest.mark.parametrize("model_class", [Sequential, _WholeBatch], ids=["vectorised", "batch graph"])
+@pytest.mark.parametrize("when", ["first step", "replayed step"])
+def test_binary_cross_entropy_on_a_nan_output_stops_compiled_fit_with_training_diverged(model_class, when):
+    """Issue 20, item 17, with fit(compile=True): the compiled steps report the NaN output before the
+    loss (which refused it with a ValueError of its own), on the step that builds the graph and on
+    a replayed one: the vectorised replay (one sample's graph) and the compiled batch graph alike."""
+    model = model_class(Layer(1, 1, "sigmoid", seed=0))
+    weight = model.parameters()[0]
+    if when == "first step":
+        weight.data = NAN
+
+    def poison(epoch, history):  # after epoch 1's update: epoch 2 replays the compiled step
+        weight.data = NAN
+
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(
+        TrainingDiverged, match="the model's output for sample 0 of the batch became nan"
+    ) as info:
+        fit(
+            model,
+            [[1.0], [2.0]],
+            [1, 0],
+            losses.binary_cross_entropy,
+            opt,
+            2,
+            progress=False,
+            compile=True,
+            callback=poison,
+        )
+    assert f"epoch {1 if when == 'first step' else 2} (step 1" in str(info.value)
+    assert math.isnan(weight.data)
+
+
 def test_confusion_matrix_keeps_its_old_import_path():
     from nn.plots import confusion_matrix as from_plots
 

@@ -42,15 +42,6 @@ from autograd import value as value_module
 from autograd.explain import expression, node_names
 from autograd.operation import register
 
-# compile.py's _Walk and _Piece (the vector helper's) still read the slots with ``b.__class__ is
-# Value`` instead of the decoder's rule (``operation.two_parents``). Each test marked below fails
-# until the integrator makes them read nodes as ``decode`` does; then the strict xfail turns into a
-# failure to remove the mark.
-COMPILE_PENDING = pytest.mark.xfail(
-    strict=True,
-    reason="compile.py's _Walk/_Piece read _b with `b.__class__ is Value`: a subclass parent there is lost",
-)
-
 
 def _t(x: float) -> torch.Tensor:
     return torch.tensor(x, dtype=torch.float64, requires_grad=True)
@@ -353,11 +344,6 @@ def test_helpers_clashing_with_built_ins_interpreter_gradcheck_explain():
     assert formulas == {"two(v0)"}  # the helper's own name, as written in its derivative
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compile_graph still puts every helper in one namespace by name; the integrator wires "
-    "Operation.bound_helpers / bound_forward / bound_derivatives into autograd/compile.py",
-)
 def test_helpers_clashing_with_built_ins_compiled_replay():
     x, w = Value(0.3), Value(-0.8)
     y = _clashing_graph(x, w)
@@ -603,7 +589,6 @@ def test_the_backward_walk_visits_what_decode_reaches():
     assert intermediate == {n for n in _ancestors(y) if not n.is_leaf}
 
 
-@COMPILE_PENDING
 def test_compile_graph_with_a_subclass_leaf_as_second_operand():
     x, s = Value(2.0), Leaf(3.0)
     y = (x * s).tanh()
