@@ -1,16 +1,23 @@
-"""Make the solutions notebooks from the lessons, and optionally execute everything.
+"""Make the solutions notebooks from the lessons and ``answers/``, and optionally execute everything.
 
-Every lesson ``notebooks/NN_name.ipynb`` has exercises written as two cells
-(see ``course.py``): an answer cell tagged ``exercise`` (``answer_1 = ...``)
-and a check cell after it. The answer cell carries its solution in the cell's
-metadata::
+Every exercise in a lesson ``notebooks/LL_name.ipynb`` is two cells (see ``course.py``):
+the student's answer cell, marked by its metadata ``{"exercise": "LL.k"}`` (it ends
+with ``answer_k = ...``), and a check cell after it, ``check("LL.k", answer_k)``. The
+lesson carries no solution. The solutions are in ``notebooks/answers/LL.py``, one
+file per lesson, each exercise's code after a marker line::
 
-    {"tags": ["exercise"], "solution": "answer_1 = 0.25"}
+    # %% 02.1
+    def error_signals(x, y, w):
+        ...
+    answer_1 = error_signals
 
-This script writes ``notebooks/solutions/NN_name.ipynb``: the same notebook
-with every ``exercise`` cell's source replaced by its solution, and one code
-cell in front that imports ``course`` from the folder above and sets
-``course.STRICT = True``, so that a wrong or missing solution fails the run.
+This script writes ``notebooks/solutions/LL_name.ipynb``: the lesson with every answer
+cell's source replaced by its solution from ``answers/LL.py``, and one code cell in
+front that imports ``course`` from the folder above and sets ``course.STRICT = True``,
+so that a wrong or missing solution fails the run.
+
+(Transitional, until every lesson is converted: an answer cell tagged ``exercise``
+with its solution in ``metadata["solution"]`` is still read.)
 
     python notebooks/build_solutions.py             # write the solutions that are out of date
     python notebooks/build_solutions.py --execute   # execute every lesson in place, then
@@ -35,6 +42,9 @@ from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parent
 SOLUTIONS = NOTEBOOKS / "solutions"
+ANSWERS = NOTEBOOKS / "answers"
+#: The line that starts an exercise's solution in ``answers/LL.py``.
+MARKER = re.compile(r"^# %% (\d\d\.\d+)[ \t]*\n", re.MULTILINE)
 LESSON_NAME = re.compile(r"^\d\d_.+\.ipynb$")
 EXERCISE_TAG = "exercise"
 
@@ -56,19 +66,59 @@ def lessons(folder: Path = NOTEBOOKS) -> list[Path]:
     return sorted(p for p in folder.iterdir() if LESSON_NAME.match(p.name))
 
 
+def exercise_id(cell: dict) -> str | None:
+    """The id ``"LL.k"`` of the student's answer cell (its ``metadata["exercise"]``), else None."""
+    if cell.get("cell_type") != "code":
+        return None
+    value = cell.get("metadata", {}).get("exercise")
+    return value if isinstance(value, str) else None
+
+
 def is_exercise(cell: dict) -> bool:
-    """A code cell tagged ``exercise`` (the student's answer cell)."""
-    return cell.get("cell_type") == "code" and EXERCISE_TAG in cell.get("metadata", {}).get("tags", [])
+    """The student's answer cell: ``metadata["exercise"]``, or (transitional) the tag ``exercise``."""
+    if cell.get("cell_type") != "code":
+        return False
+    return exercise_id(cell) is not None or EXERCISE_TAG in cell.get("metadata", {}).get("tags", [])
 
 
-def solution_notebook(lesson: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The solutions version of a lesson: exercises answered, strict checks, no outputs."""
+def read_answers(text: str) -> dict[str, str]:
+    """The solutions in an answers file, ``{"02.1": code, ...}``: each marker's following lines.
+
+    >>> read_answers("'''Lesson 02.'''\\n# %% 02.1\\nanswer_1 = 3\\n\\n\\n# %% 02.2\\nanswer_2 = 4\\n")
+    {'02.1': 'answer_1 = 3', '02.2': 'answer_2 = 4'}
+    """
+    parts = MARKER.split(text)
+    answers: dict[str, str] = {}
+    for exercise, code in zip(parts[1::2], parts[2::2], strict=True):
+        if exercise in answers:
+            raise ValueError(f"the answer to {exercise} appears twice")
+        answers[exercise] = code.strip("\n").rstrip()
+    return answers
+
+
+def answers_for(lesson_path: Path, folder: Path | None = None) -> dict[str, str]:
+    """The solutions of the lesson at ``lesson_path``, from ``answers/LL.py`` (empty if there is none)."""
+    path = (folder or ANSWERS) / f"{lesson_path.name[:2]}.py"
+    return read_answers(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def solution_notebook(
+    lesson: nbformat.NotebookNode, answers: dict[str, str] | None = None
+) -> nbformat.NotebookNode:
+    """The solutions version of a lesson: exercises answered (from ``answers``), strict checks, no outputs."""
+    answers = answers or {}
     solved = copy.deepcopy(lesson)
     for index, cell in enumerate(solved.cells):
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
-        if is_exercise(cell):
+        if exercise_id(cell) is not None:
+            if exercise_id(cell) not in answers:
+                raise ValueError(
+                    f"cell {index} is exercise {exercise_id(cell)}, which has no answer in answers/"
+                )
+            cell.source = answers[exercise_id(cell)]
+        elif is_exercise(cell):
             solution = cell.metadata.get("solution")
             if not isinstance(solution, str) or not solution.strip():
                 raise ValueError(f"cell {index} is tagged {EXERCISE_TAG!r} but has no metadata['solution']")
@@ -97,7 +147,7 @@ def write_solutions(paths: list[Path]) -> list[Path]:
     SOLUTIONS.mkdir(exist_ok=True)
     written = []
     for path in paths:
-        solved = solution_notebook(nbformat.read(path, as_version=4))
+        solved = solution_notebook(nbformat.read(path, as_version=4), answers_for(path))
         target = solution_path(path)
         if target.exists() and cell_sources(nbformat.read(target, as_version=4)) == cell_sources(solved):
             continue
@@ -116,7 +166,9 @@ def execute_in_place(path: Path, timeout: int = 600) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--execute", action="store_true", help="execute the lessons in place, then the solutions")
+    parser.add_argument(
+        "--execute", action="store_true", help="execute the lessons in place, then the solutions"
+    )
     parser.add_argument("names", nargs="*", help="only these lessons (file names or NN prefixes)")
     args = parser.parse_args(argv)
     paths = lessons()
@@ -134,7 +186,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"executing {solution}", flush=True)
             execute_in_place(solution_path(path))
         else:
-            print(f"wrote {solution} (not executed: use --execute)" if written else f"{solution} is up to date")
+            print(
+                f"wrote {solution} (not executed: use --execute)" if written else f"{solution} is up to date"
+            )
     return 0
 
 

@@ -75,7 +75,7 @@ def test_no_cell_is_skipped(path):
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
 def test_solutions_are_in_sync_with_the_lesson(path):
     """The committed solutions notebook is exactly what build_solutions makes from the lesson (sources)."""
-    expected = build_solutions.solution_notebook(read(path))
+    expected = build_solutions.solution_notebook(read(path), build_solutions.answers_for(path))
     committed = read(build_solutions.solution_path(path))
     in_sync = build_solutions.cell_sources(committed) == build_solutions.cell_sources(expected)
     assert in_sync, "run `make notebooks`"
@@ -84,7 +84,10 @@ def test_solutions_are_in_sync_with_the_lesson(path):
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
 def test_every_lesson_has_three_or_four_self_checked_exercises(path):
+    """(Lessons not yet moved to ``course.EXERCISES``; tests/test_course.py checks the others.)"""
     cells = read(path).cells
+    if any(build_solutions.exercise_id(c) for c in cells):
+        pytest.skip("converted to course.EXERCISES: see tests/test_course.py")
     exercises = [i for i, c in enumerate(cells) if build_solutions.is_exercise(c)]
     assert 3 <= len(exercises) <= 4, f"{len(exercises)} exercises"
     for n, i in enumerate(exercises, start=1):
@@ -107,6 +110,8 @@ def test_every_lesson_has_three_or_four_self_checked_exercises(path):
 def test_lesson_answers_are_open_and_solutions_pass(path):
     """Executed, the lesson reports every exercise "not answered yet"; its solutions report ✓ for each."""
     lesson, solved = read(path), read(build_solutions.solution_path(path))
+    if any(build_solutions.exercise_id(c) for c in lesson.cells):
+        pytest.skip("converted to course.EXERCISES: see tests/test_course.py")
 
     def check_outputs(notebook):
         texts = []

@@ -1,0 +1,3 @@
+"""Checkers of lesson 02's exercises (see ``course.py`` for what a checker promises)."""
+
+from __future__ import annotations
