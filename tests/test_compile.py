@@ -402,7 +402,7 @@ def test_the_max_shift_of_cross_entropy_is_chosen_again_on_replay():
 
 from contextlib import contextmanager  # noqa: E402
 
-from autograd import compile as compile_module  # noqa: E402
+from autograd import compile_pieces as compile_module  # noqa: E402
 from autograd import topological_order  # noqa: E402
 from tests.ops import OPS  # noqa: E402
 

@@ -1,0 +1,353 @@
+"""Writing a piece's code: the forward and backward lines of the nodes, from their operations.
+
+Each node becomes one forward line, its operation's ``forward`` expression with
+the names of its inputs' variables in place of ``a``, ``b``; and, in reverse
+order, one backward line per input, ``grad_input += grad_node * (local
+derivative)``, from the operation's ``derivatives`` (see ``autograd/operation.py``).
+``autograd.compile_vector`` writes the same lines over NumPy arrays.
+"""
+
+from __future__ import annotations
+
+import functools
+import keyword
+import math
+import operator
+import re
+from collections import Counter, deque
+from collections.abc import Callable, Collection, Sequence
+
+from .compile_pieces import _inputs, _parents, _Piece, _Walk
+from .operation import Operation, contribution, substitute
+from .value import Value
+
+# The names the generated code uses itself (labels may not take them).
+_ARGUMENTS = ("leaves", "nodes", "output")
+_DRIVER_NAMES = {"V", "G", "CALLS", "OUTPUT", "runs", "run", "call", "results", "grads", "deque"}
+_DRIVER_NAMES |= {"held", "held_set", "held_grads"}
+_GENERATED = re.compile(r"(?:[vgxc]|gx)\d+\Z|piece_\d+\Z")
+
+
+def _namespace(operations: Sequence[Operation]) -> dict[str, object]:
+    """What the generated code may refer to, besides its own variables: ``math`` and the helpers."""
+    namespace: dict[str, object] = {"math": math, "deque": deque}
+    for operation in operations:
+        namespace.update(operation.helpers)
+    return namespace
+
+
+def _literal(c: float) -> str:
+    """Python source for the constant ``c`` (``repr`` round-trips every finite float)."""
+    if math.isnan(c):
+        return "math.nan"
+    if math.isinf(c):
+        return "math.inf" if c > 0 else "(-math.inf)"
+    text = repr(float(c))
+    return f"({text})" if text.startswith("-") else text
+
+
+def _usable_label(label: str, reserved: set[str]) -> bool:
+    """A label can name a variable when it is plain ASCII, an identifier, and no name the code uses.
+
+    ASCII only: Python normalises identifiers (NFKC), so ``"𝐱"`` and ``"ｘ"``
+    would silently be the same variable as ``"x"``.
+    """
+    return (
+        label.isascii()
+        and label.isidentifier()
+        and not keyword.iskeyword(label)
+        and not label.startswith(("_", "grad_"))
+        and not _GENERATED.match(label)
+        and label not in reserved
+    )
+
+
+# ============================================================================
+# Writing the code
+# ============================================================================
+
+
+@functools.cache
+def _template(expression: str, names: tuple[str, ...]) -> str:
+    """``expression`` as a ``str.format`` template for ``names``: ``"a * b"`` → ``"{a} * {b}"``.
+
+    The same replacement as :func:`~autograd.operation.substitute`, prepared
+    once per expression, so that writing a node's line is one ``format_map``.
+    """
+    escaped = expression.replace("{", "{{").replace("}", "}}")
+    return substitute(escaped, {name: "{" + name + "}" for name in names})
+
+
+def _fill(expression: str, mapping: dict[str, str]) -> str:
+    """``substitute(expression, mapping)``, through a cached template."""
+    return _template(expression, tuple(mapping)).format_map(mapping)
+
+
+class _Writer:
+    """Forward and backward lines for a run of nodes, given how each node and constant is named.
+
+    ``value_of(node)``/``grad_of(node)`` name a node's number and gradient;
+    ``constants_of(node)`` gives the source of its plain numbers; ``received``
+    are the nodes whose gradient variable already exists when the backward
+    lines start (inputs and outputs of a piece: their gradients are added to,
+    not started).
+    """
+
+    def __init__(
+        self,
+        value_of: Callable[[Value], str],
+        grad_of: Callable[[Value], str],
+        constants_of: Callable[[Value], Sequence[str]],
+        note: Callable[[Value, str], str] = lambda node, name: "",
+        rewrite: Callable[[Operation, str], str] | None = None,
+    ) -> None:
+        self.value_of, self.grad_of, self.constants_of, self.note = value_of, grad_of, constants_of, note
+        # rewrite(operation, expression): the expression as it is to be written (the vectorised
+        # replay's array form, autograd.compile_vector); None writes the table's own expression.
+        self.rewrite = rewrite or (lambda operation, expression: expression)
+
+    def names(self, node: Value) -> dict[str, str]:
+        """Each name in the node's operation's expressions → this node's variable or literal."""
+        operation = node._operation
+        value_of = self.value_of
+        mapping = {"out": value_of(node)}
+        if operation.nary:
+            mapping["xs"] = "(" + "".join(f"{value_of(p)}, " for p in _parents(node)) + ")"
+            return mapping
+        for name, parent in zip(operation.value_inputs, _parents(node), strict=True):
+            mapping[name] = value_of(parent)
+        for name, text in zip(operation.stored_numbers, self.constants_of(node), strict=True):
+            mapping[name] = text
+        return mapping
+
+    def forward(self, nodes: Sequence[Value]) -> tuple[list[str], list[tuple[str, dict[str, str]]]]:
+        """The forward lines (with notes); and per node its line without the note and its names."""
+        lines, done = [], []
+        for node in nodes:
+            name = self.value_of(node)
+            mapping = self.names(node)
+            operation = node._operation
+            text = f"{name} = {_fill(self.rewrite(operation, operation.forward), mapping)}"
+            done.append((text, mapping))
+            lines.append(text + self.note(node, name))
+        return lines, done
+
+    def backward(
+        self, nodes: Sequence[Value], done: Sequence[tuple[str, dict[str, str]]], received: set[Value]
+    ) -> list[str]:
+        """From the last node back: each adds (its gradient × local derivative) to its parents'."""
+        lines: list[str] = []
+        emit = lines.append
+        started = set(received)
+        grad_of, rewrite = self.grad_of, self.rewrite
+
+        def add(target: Value, derivative: str, g: str, mapping: dict[str, str]) -> None:
+            """``grad += g * (local)``; ``grad = 0.0 + ...`` for an intermediate gradient's first one.
+
+            ``0.0 + ...`` is what ``backward()`` computes (it sets the gradient to
+            0.0, then adds): the same number, down to the sign of a zero.
+            """
+            sign, term = contribution(_fill(derivative, mapping), g)
+            if target in started:
+                emit(f"{grad_of(target)} {sign}= {term}")
+            else:
+                started.add(target)
+                emit(f"{grad_of(target)} = 0.0 {sign} {term}")
+
+        for node, (text, mapping) in zip(reversed(nodes), reversed(done), strict=True):
+            operation = node._operation
+            g = grad_of(node)
+            emit(f"# {text}")
+            if operation.nary:
+                for parent in _parents(node):
+                    add(
+                        parent,
+                        rewrite(operation, operation.derivatives["x"]),
+                        g,
+                        {**mapping, "x": self.value_of(parent)},
+                    )
+            else:
+                for name, parent in zip(operation.value_inputs, _parents(node), strict=True):
+                    derivative = operation.derivatives.get(name)
+                    if derivative is not None:  # None: a forward-only input, which no gradient reaches
+                        add(parent, rewrite(operation, derivative), g, mapping)
+        return lines
+
+
+class _Names:
+    """Variable names for a graph's nodes: the label where it is a safe, unique name, else ``v{i}``.
+
+    ``i`` is the node's position in ``topological_order(output)``; a label that
+    could not be used goes in a comment beside the node's line.
+    """
+
+    def __init__(self, order: Sequence[Value], reserved: set[str]) -> None:
+        self.order = order
+        counts = Counter(map(operator.attrgetter("_label"), order))
+        self.usable = {
+            label for label, n in counts.items() if n == 1 and label and _usable_label(label, reserved)
+        }
+
+    @functools.cached_property
+    def position(self) -> dict[Value, int]:
+        return {node: i for i, node in enumerate(self.order)}
+
+    def value(self, node: Value) -> str:
+        label = node._label
+        return label if label in self.usable else f"v{self.position[node]}"
+
+    def grad(self, node: Value) -> str:
+        label = node._label
+        return f"grad_{label}" if label in self.usable else f"g{self.position[node]}"
+
+    @staticmethod
+    def note(node: Value, name: str) -> str:
+        """A comment with the label, when the label could not be the variable's name."""
+        return f"  # {node.label!r}" if node.label and node.label != name else ""
+
+
+def _literals(node: Value) -> list[str]:
+    return [_literal(c) for c in _inputs(node)[1]]
+
+
+def _indent(lines: Sequence[str], depth: int = 1) -> str:
+    pad = "    " * depth
+    return "".join(f"{pad}{line}\n" for line in lines)
+
+
+def _straight_line(
+    walk: _Walk, output: Value, leaves: Sequence[Value], names: _Names, written: Collection[Value]
+) -> str:
+    """The whole graph as one function, ``replay(leaves, nodes, output)``: for small graphs."""
+    nodes = walk.nodes
+    writer = _Writer(names.value, names.grad, _literals, names.note)
+    lines = [
+        f'"""Replay of a graph of {len(walk.order)} nodes ({len(leaves)} leaves): '
+        'forward pass, then backward pass."""',
+        "# Leaves: their current numbers, and the gradients accumulated so far.",
+    ]
+    for k, leaf in enumerate(leaves):
+        name = names.value(leaf)
+        lines.append(f"{name} = leaves[{k}]._data{names.note(leaf, name)}")
+        lines.append(f"{names.grad(leaf)} = leaves[{k}].grad")
+    lines.append("# Forward pass: every node from its parents, parents first.")
+    forward, done = writer.forward(nodes)
+    lines += forward
+    out = names.value(output)
+    lines.append(f"# Backward pass: d({out})/d({out}) = 1; then, from the output back to the")
+    lines.append("# leaves, each node adds (its gradient × its local derivative) to its parents' gradients.")
+    if output._operation is None:  # a leaf: its gradient accumulates
+        lines.append(f"{names.grad(output)} += 1.0")
+    else:  # backward() sets it to 0.0, then adds 1.0
+        lines.append(f"{names.grad(output)} = 1.0")
+    lines += writer.backward(nodes, done, set(leaves) | {output})
+    lines.append("# Write back: the leaves' gradients and the output.")
+    for k, leaf in enumerate(leaves):
+        lines.append(f"leaves[{k}].grad = {names.grad(leaf)}")
+    for k, node in enumerate(nodes):
+        if node in written:
+            lines.append(f"nodes[{k}]._data = {names.value(node)}")
+            lines.append(f"nodes[{k}].grad = {names.grad(node)}")
+    lines.append(f"output._data = {out}")
+    lines.append(f"output.grad = {names.grad(output)}")
+    lines.append(f"return {out}")
+    return f"def replay({', '.join(_ARGUMENTS)}):\n" + _indent(lines)
+
+
+def _input_order(group: list[_Piece]) -> tuple[list[int], int]:
+    """The order of a group's inputs as arguments: those the same in every call first; and how many.
+
+    For a batch, the parameters are the same in every sample's call, its
+    inputs (if they are leaves) are not. The driver passes the gradients of
+    the common ones from call to call without storing them (see ``_DRIVER``).
+    """
+    first = group[0].inputs
+    if len(group) == 1:
+        return list(range(len(first))), 0
+    common = [e for e, node in enumerate(first) if all(p.inputs[e] is node for p in group)]
+    seen = set(common)
+    return common + [e for e in range(len(first)) if e not in seen], len(common)
+
+
+def _piece_source(
+    name: str, group: list[_Piece], walk: _Walk, output: Value, names: _Names, written: Collection[Value]
+) -> tuple[str, list[int], list[int]]:
+    """A generator function computing one piece; returns it, the constants passed per call, and
+    the positions of the nodes it writes back (``written``: in any call), passed as ``nodes``.
+
+    A piece of a group of one is written with the graph's names and its
+    constants as literals. A piece called several times takes its inputs as
+    ``x0, x1, ...`` and the constants that differ from call to call as
+    ``c0, c1, ...`` (those equal in every call are written as literals).
+    """
+    piece = group[0]
+    outputs = piece.outputs(walk, output)
+    order, _ = _input_order(group)
+    if len(group) == 1:
+        writer = _Writer(names.value, names.grad, _literals, names.note)
+        inputs = [names.value(n) for n in piece.inputs]
+        input_grads = [names.grad(n) for n in piece.inputs]
+        varying: list[int] = []
+        what = f"Nodes {piece.first}-{piece.last} of the graph's {len(walk.nodes)} intermediate results"
+    else:
+        inside = {node: j for j, node in enumerate(piece.nodes)}
+        outside = {node: e for e, node in enumerate(piece.inputs)}
+        # A constant is written as a literal if it is the same in every call (bit for bit).
+        columns = list(zip(*(p.constants for p in group), strict=True))
+        varying = [i for i, column in enumerate(columns) if len(set(map(float.hex, column))) > 1]
+        shown = [_literal(column[0]) for column in columns]
+        for i in varying:
+            shown[i] = f"c{i}"
+
+        constant_at: dict[Value, list[str]] = {}
+        i = 0
+        for node in piece.nodes:
+            n = len(_inputs(node)[1])
+            constant_at[node] = shown[i : i + n]
+            i += n
+
+        def value_of(node: Value) -> str:
+            j = inside.get(node)
+            return f"v{j}" if j is not None else f"x{outside[node]}"
+
+        def grad_of(node: Value) -> str:
+            j = inside.get(node)
+            return f"g{j}" if j is not None else f"gx{outside[node]}"
+
+        writer = _Writer(value_of, grad_of, constant_at.__getitem__)
+        inputs = [f"x{e}" for e in order]
+        input_grads = [f"gx{e}" for e in order]
+        what = (
+            f"A sub-graph of {len(piece.nodes)} nodes found {len(group)} times in the graph, "
+            "with other inputs or constants"
+        )
+    positions = []
+    if written:
+        positions = sorted({j for p in group for j, node in enumerate(p.nodes) if node in written})
+    arguments = inputs + [f"c{i}" for i in varying] + (["nodes"] if written else [])
+    forward, done = writer.forward(piece.nodes)
+    received = set(piece.inputs) | set(outputs)
+    backward = writer.backward(piece.nodes, done, received)
+    results = "".join(f"{writer.value_of(n)}, " for n in outputs)
+    given = ", ".join([writer.grad_of(n) for n in outputs] + input_grads)
+    labels = [
+        f"# {name}:{note[3:]}"
+        for name, node in zip(inputs, [piece.inputs[e] for e in order], strict=True)
+        if (note := writer.note(node, name))
+    ]
+    lines = [
+        f'"""{what}: forward, then (once resumed with the gradients) backward."""',
+        *labels,
+        *forward,
+        "# Hand over the results; receive their gradients and the inputs' gradients so far.",
+        f"{given}, = yield ({results})",
+        *backward,
+        "# Hand back the inputs' gradients.",
+        f"yield ({''.join(f'{g}, ' for g in input_grads)})",
+    ]
+    if positions:
+        lines.append("# Write back the nodes' numbers and gradients.")
+        for i, j in enumerate(positions):
+            lines.append(f"nodes[{i}]._data = {writer.value_of(piece.nodes[j])}")
+            lines.append(f"nodes[{i}].grad = {writer.grad_of(piece.nodes[j])}")
+    return f"def {name}({', '.join(arguments)}):\n" + _indent(lines), varying, positions

@@ -1,0 +1,587 @@
+"""The vectorised replay: a piece that repeats across samples, run once over NumPy arrays.
+
+A batch of 100 samples through a model is 100 copies of one sample's graph:
+the same operations on the same parameters, with other inputs, constants and
+targets. ``compile_graph(output, vectorize=True)`` writes such a repeated piece
+once, and runs it *once per step* instead of once per sample: every variable
+that differs from sample to sample is a float64 NumPy array with one number
+per sample, and every variable that is the same in every copy (the
+parameters) stays a plain float. A line such as ``v7 = x0 * x1`` is then one
+NumPy operation over the whole batch, and the cost of a step becomes the
+number of operations in *one* sample's graph (each a little dearer), not in
+the batch's.
+
+The backward pass runs over the same arrays. A parameter used by every sample
+receives one contribution per sample (``g7 * x1``: an array); its gradient
+is their sum, which the replay adds to the parameter's gradient at the end,
+as ``backward()`` adds the samples' contributions one by one.
+
+One definition per operation, here too
+---------------------------------------
+No operation is written twice: each line is the operation's own ``forward`` or
+derivative expression from its :class:`~autograd.operation.Operation`, turned
+into its array form by :func:`array_expression`, which changes only how
+Python's scalar constructs are spelled for arrays:
+
+* a branch inside an operation becomes an element-wise choice:
+  ``0.0 if a <= 0.0 else a`` → ``_where(a <= 0.0, 0.0, a)``, evaluated for
+  each sample on its own numbers, as the scalar replay re-evaluates it;
+* a chained comparison (``low <= a <= high``) becomes ``(low <= a) & (a <= high)``,
+  ``and``/``or``/``not`` their element-wise forms;
+* ``math.tanh``, ``abs``, ... become NumPy's ``np.tanh``, ``np.abs``; ``/`` and
+  ``**`` become functions that raise where Python's float arithmetic raises;
+* each helper the expressions call (``_sigmoid``, ``_log``, ...) is replaced by
+  its array version (:data:`ARRAY_HELPERS`): the same formula, with its
+  domain checks over every sample. A helper that has none (your own
+  operation's) is called once per sample, on plain floats.
+
+Exactness, errors
+-----------------
+Values and gradients agree with ``backward()`` to about 1e-12 relative, not bit
+for bit: NumPy's ``exp``, ``log``, ``tanh``... may round the last digit
+differently from ``math``'s, and a parameter's gradient is the sum of its
+samples' contributions in another order (NumPy's pairwise sum) than the
+interpreter's one-by-one additions. ``vectorize=False`` stays bit for bit.
+NaN and infinities propagate as in the scalar replay (NumPy's warnings are
+silenced; the numbers are the same). Where the scalar replay raises (a
+logarithm of a negative number, a division by zero, an ``exp`` that
+overflows) the vectorised replay raises the same kind of error with the same
+message, followed by the sample that failed (``in sample 3``: the position
+of that copy among the piece's copies, in the graph's topological order) and
+the line of the compiled source; nothing is written back.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import functools
+import math
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+from .compile_pieces import _inputs, _Piece
+from .compile_source import _indent, _literal, _Writer
+from .operation import Operation
+from .value import Value
+
+__all__ = ["ARRAY_HELPERS", "array_expression"]
+
+Array = np.ndarray
+
+
+# ============================================================================
+# Array versions of the engine's helpers (autograd/value.py): the same formula,
+# with the same domain checks, over one number per sample.
+# ============================================================================
+
+
+def _fail(kind: type[Exception], message: str, bad: object, *numbers: object) -> None:
+    """Raise ``kind(message)`` for the first sample where ``bad`` is true; nothing if there is none.
+
+    ``message`` is the scalar helper's, with ``{}`` for the numbers (shown at
+    that sample, as Python shows a float), followed by the sample's position.
+    """
+    bad = np.asarray(bad)
+    if not bad.any():
+        return
+    i = int(np.argmax(bad)) if bad.ndim else -1
+    shown = [repr(float(n if np.ndim(n) == 0 else np.asarray(n)[i])) for n in numbers]
+    where = f" in sample {i}" if i >= 0 else ""
+    raise kind(message.format(*shown) + where)
+
+
+def _where(test: object, yes: object, no: object) -> Array:
+    """``yes if test else no``, sample by sample (both sides are computed; one is kept)."""
+    return np.where(test, yes, no)
+
+
+def _divide(a: object, b: object) -> Array:
+    _fail(ZeroDivisionError, "division by zero: {} / {}", np.asarray(b) == 0.0, a, b)
+    return np.true_divide(a, b)
+
+
+def _true_divide(a: object, b: object) -> Array:
+    """Python's ``a / b`` on floats: a ``ZeroDivisionError`` where ``b`` is zero."""
+    _fail(ZeroDivisionError, "float division by zero ({} / {})", np.asarray(b) == 0.0, a, b)
+    return np.true_divide(a, b)
+
+
+def _pow(a: object, b: object) -> Array:
+    """Python's ``a ** b`` on floats: an ``OverflowError`` where the result is too large."""
+    out = np.power(a, b)
+    _fail(
+        OverflowError,
+        "({} ** {}) is too large for a float",
+        np.isinf(out) & np.isfinite(a) & np.isfinite(b),
+        a,
+        b,
+    )
+    return out
+
+
+def _exp(a: object) -> Array:
+    out = np.exp(a)
+    _fail(OverflowError, "exp: exp({}) is too large for a float", np.isinf(out) & np.isfinite(a), a)
+    return out
+
+
+def _log(a: object) -> Array:
+    _fail(ValueError, "log: logarithm of a non-positive number ({})", np.asarray(a) <= 0.0, a)
+    return np.log(a)
+
+
+def _log1p(a: object) -> Array:
+    _fail(ValueError, "log1p: log(1 + a) of a number a <= -1 ({})", np.asarray(a) <= -1.0, a)
+    return np.log1p(a)
+
+
+def _sqrt(a: object) -> Array:
+    _fail(ValueError, "sqrt: square root of a negative number ({})", np.asarray(a) < 0.0, a)
+    return np.sqrt(a)
+
+
+def _sqrt_slope(out: object) -> Array:
+    return np.where(np.asarray(out) != 0.0, np.true_divide(0.5, out), math.inf)
+
+
+def _sigmoid(a: object) -> Array:
+    e = np.exp(a)
+    return np.where(np.asarray(a) >= 0.0, 1.0 / (1.0 + np.exp(np.negative(a))), e / (1.0 + e))
+
+
+def _softplus(a: object) -> Array:
+    a = np.asarray(a)
+    larger = np.where(0.0 > a, 0.0, a)  # Python's max(a, 0.0): a, unless 0.0 is larger
+    return np.where(a != a, a, larger + np.log1p(np.exp(-np.abs(a))))
+
+
+def _finite_trig(op: str, function: Callable) -> Callable:
+    def checked(a: object) -> Array:
+        _fail(ValueError, f"{op}: {op} of an infinite number ({{}})", np.isinf(a), a)
+        return function(a)
+
+    return checked
+
+
+def _sign(a: object) -> Array:
+    a = np.asarray(a)
+    return np.where(a > 0.0, 1.0, np.where(a < 0.0, -1.0, a * 0.0))
+
+
+def _power(base: object, exponent: object) -> Array:
+    base, exponent = np.asarray(base, dtype=float), np.asarray(exponent, dtype=float)
+    not_real = (base < 0.0) & np.isfinite(exponent) & (exponent != np.floor(exponent))
+    _fail(
+        ValueError,
+        "**: a negative base to a non-integer power ({} ** {}) is not real",
+        not_real,
+        base,
+        exponent,
+    )
+    _fail(
+        ZeroDivisionError,
+        "**: zero to a negative power ({} ** {}) divides by zero",
+        (base == 0.0) & (exponent < 0.0),
+        base,
+        exponent,
+    )
+    out = np.power(base, exponent)
+    too_large = np.isinf(out) & np.isfinite(base) & np.isfinite(exponent)
+    _fail(OverflowError, "**: {} ** {} is too large for a float", too_large, base, exponent)
+    return out
+
+
+def _power_slope(base: object, exponent: object) -> Array:
+    base, exponent = np.asarray(base, dtype=float), np.asarray(exponent, dtype=float)
+    general = exponent * np.power(base, exponent - 1.0)  # overflows to the signed infinity
+    at_zero = np.copysign(math.inf, exponent)
+    return np.where(exponent == 0.0, 0.0, np.where((base == 0.0) & (exponent < 1.0), at_zero, general))
+
+
+def _power_exponent_slope(base: object, out: object) -> Array:
+    base = np.asarray(base, dtype=float)
+    return np.where(base > 0.0, out * np.log(base), np.where(base == 0.0, 0.0, math.nan))
+
+
+def _clamp(a: object, low: object, high: object) -> Array:
+    a = np.asarray(a)
+    above = np.where(low > a, low, a)  # max(a, low)
+    return np.where(a != a, a, np.where(high < above, high, above))  # min(above, high)
+
+
+def _maximum(a: object, b: object) -> Array:
+    a, b = np.asarray(a), np.asarray(b)
+    return np.where((a != a) | (b != b), math.nan, np.where(a >= b, a, b))
+
+
+def _minimum(a: object, b: object) -> Array:
+    a, b = np.asarray(a), np.asarray(b)
+    return np.where((a != a) | (b != b), math.nan, np.where(a <= b, a, b))
+
+
+def _logsumexp(xs: Sequence[object]) -> Array:
+    stacked = np.stack(np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in xs)))
+    m = stacked.max(axis=0)  # NaN if any input is NaN
+    shifted = m + np.log(np.exp(stacked - m).sum(axis=0))
+    return np.where(np.isnan(m) | np.isinf(m), m, shifted)
+
+
+_LOG_CLAMP = -100.0
+_BCE_EPSILON = 9.999999960041972e-13
+
+
+def _binary_cross_entropy(p: object, y: object) -> Array:
+    p = np.asarray(p, dtype=float)
+    outside = ~((p >= 0.0) & (p <= 1.0))
+    _fail(ValueError, "binary_cross_entropy: probabilities must be in [0, 1], got {}", outside, p)
+    log_p = np.where(p > 0.0, np.log(p), -math.inf)
+    log_q = np.where(p < 1.0, np.log1p(-p), -math.inf)
+    clamped_p = np.where(_LOG_CLAMP > log_p, _LOG_CLAMP, log_p)
+    clamped_q = np.where(_LOG_CLAMP > log_q, _LOG_CLAMP, log_q)
+    return -(y * clamped_p + (1.0 - y) * clamped_q)
+
+
+def _bce_slope(p: object, y: object) -> Array:
+    d = (1.0 - np.asarray(p)) * p
+    return (p - y) / np.where(_BCE_EPSILON > d, _BCE_EPSILON, d)
+
+
+def _binary_cross_entropy_with_logits(x: object, y: object) -> Array:
+    x = np.asarray(x, dtype=float)
+    positive = x * (1.0 - y) + np.log1p(np.exp(-x))
+    negative = np.log1p(np.exp(x)) - x * y
+    return np.where(x >= 0.0, positive, np.where(x < 0.0, negative, x))
+
+
+#: The array version of each of the engine's helpers, by name (``autograd/value.py``).
+ARRAY_HELPERS: dict[str, Callable] = {
+    "_divide": _divide,
+    "_exp": _exp,
+    "_log": _log,
+    "_log1p": _log1p,
+    "_sqrt": _sqrt,
+    "_sqrt_slope": _sqrt_slope,
+    "_sigmoid": _sigmoid,
+    "_softplus": _softplus,
+    "_sin": _finite_trig("sin", np.sin),
+    "_cos": _finite_trig("cos", np.cos),
+    "_sign": _sign,
+    "_power": _power,
+    "_power_slope": _power_slope,
+    "_power_exponent_slope": _power_exponent_slope,
+    "_clamp": _clamp,
+    "_maximum": _maximum,
+    "_minimum": _minimum,
+    "_logsumexp": _logsumexp,
+    "_binary_cross_entropy": _binary_cross_entropy,
+    "_bce_slope": _bce_slope,
+    "_binary_cross_entropy_with_logits": _binary_cross_entropy_with_logits,
+}
+
+# ``math`` functions with a NumPy twin of the same meaning (element-wise, same special values).
+_MATH_TWINS = {
+    name: getattr(np, twin)
+    for name, twin in {
+        "tanh": "tanh",
+        "exp": "exp",
+        "log": "log",
+        "log1p": "log1p",
+        "expm1": "expm1",
+        "sin": "sin",
+        "cos": "cos",
+        "tan": "tan",
+        "sqrt": "sqrt",
+        "fabs": "abs",
+        "atan": "arctan",
+        "sinh": "sinh",
+        "cosh": "cosh",
+        "copysign": "copysign",
+        "isnan": "isnan",
+        "isinf": "isinf",
+        "isfinite": "isfinite",
+    }.items()
+}
+
+
+def _each_sample(function: Callable) -> Callable:
+    """``function`` (of plain floats) applied sample by sample: for helpers without an array version.
+
+    Tuples (an n-ary operation's ``xs``) are taken apart per sample too. An
+    error names the sample.
+    """
+
+    @functools.wraps(function)
+    def apply(*arguments: object) -> object:
+        flat = [a for x in arguments for a in (x if isinstance(x, tuple) else (x,))]
+        arrays = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in flat))
+        if not arrays or arrays[0].ndim == 0:
+            return function(*arguments)
+        columns = [a.tolist() for a in arrays]
+        out = np.empty(arrays[0].shape)
+        for i in range(len(out)):
+            numbers, at = [], 0
+            for x in arguments:
+                width = len(x) if isinstance(x, tuple) else 1
+                row = [columns[at + w][i] for w in range(width)]
+                numbers.append(tuple(row) if isinstance(x, tuple) else row[0])
+                at += width
+            try:
+                out[i] = function(*numbers)
+            except (ArithmeticError, ValueError) as error:
+                raise type(error)(f"{error} in sample {i}") from None
+        return out
+
+    return apply
+
+
+def _max2(*xs: object) -> Array:
+    """Python's ``max(a, b, ...)``, sample by sample: the first, unless a later one is larger."""
+    best = np.asarray(xs[0])
+    for x in xs[1:]:
+        best = np.where(x > best, x, best)
+    return best
+
+
+def _min2(*xs: object) -> Array:
+    best = np.asarray(xs[0])
+    for x in xs[1:]:
+        best = np.where(x < best, x, best)
+    return best
+
+
+def _and(*xs: object) -> Array:
+    return functools.reduce(np.logical_and, xs)
+
+
+def _or(*xs: object) -> Array:
+    return functools.reduce(np.logical_or, xs)
+
+
+def _float(x: object) -> Array:
+    return np.asarray(x, dtype=float)
+
+
+#: What the array forms call, besides the helpers (always the same objects).
+_ARRAY_NAMESPACE: dict[str, object] = {
+    "_where": _where,
+    "_true_divide": _true_divide,
+    "_pow": _pow,
+    "_max2": _max2,
+    "_min2": _min2,
+    "_and": _and,
+    "_or": _or,
+    "_not": np.logical_not,
+    "_abs": np.abs,
+    "_float": _float,
+    "math": math,
+    "np": np,
+}
+
+
+class _ToArrays(ast.NodeTransformer):
+    """Rewrites one expression's scalar constructs into their element-wise forms (see the module doc)."""
+
+    def __init__(self, rename: Mapping[str, str], namespace: dict[str, object]) -> None:
+        self.rename, self.namespace = rename, namespace
+
+    @staticmethod
+    def _call(name: str, *arguments: ast.expr) -> ast.Call:
+        return ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=list(arguments), keywords=[])
+
+    def visit_IfExp(self, node: ast.IfExp) -> ast.AST:
+        self.generic_visit(node)
+        return self._call("_where", node.test, node.body, node.orelse)
+
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        self.generic_visit(node)
+        if len(node.ops) == 1:
+            return node
+        left, parts = node.left, []
+        for op, right in zip(node.ops, node.comparators, strict=True):
+            parts.append(ast.Compare(left=left, ops=[op], comparators=[right]))
+            left = right
+        return self._call("_and", *parts)
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> ast.AST:
+        self.generic_visit(node)
+        return self._call("_and" if isinstance(node.op, ast.And) else "_or", *node.values)
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:
+        self.generic_visit(node)
+        return self._call("_not", node.operand) if isinstance(node.op, ast.Not) else node
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Div):
+            return self._call("_true_divide", node.left, node.right)
+        if isinstance(node.op, ast.Pow):
+            return self._call("_pow", node.left, node.right)
+        return node
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        function = node.func
+        if isinstance(function, ast.Name):
+            name = function.id
+            if name in self.rename:
+                function.id = self.rename[name]
+            elif name in ("abs", "float"):
+                function.id = f"_{name}"
+            elif name in ("max", "min"):
+                function.id = f"_{name}2"
+            elif hasattr(builtins, name):
+                function.id = f"_each_{name}"
+                self.namespace[function.id] = _each_sample(getattr(builtins, name))
+        elif (
+            isinstance(function, ast.Attribute)
+            and isinstance(function.value, ast.Name)
+            and function.value.id == "math"
+        ):
+            name = f"_math_{function.attr}"
+            twin = _MATH_TWINS.get(function.attr)
+            self.namespace[name] = twin if twin is not None else _each_sample(getattr(math, function.attr))
+            return ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=node.args, keywords=node.keywords)
+        return node
+
+
+class ArrayForms:
+    """The array form of every expression a program writes, and the namespace its code runs in.
+
+    Each operation's helpers are bound by object: the engine's own (from
+    ``autograd``) to their array versions, any other to :func:`_each_sample`
+    of it, under a name of its own (two operations' helpers that share a name
+    cannot be confused).
+    """
+
+    def __init__(self) -> None:
+        self.namespace: dict[str, object] = dict(_ARRAY_NAMESPACE)
+        self._names: dict[int, str] = {}  # id(helper) → its name in the generated code
+        self._kept: list[Callable] = []  # the helpers named, so their ids stay theirs
+
+    def _bind(self, name: str, helper: Callable) -> str:
+        bound = self._names.get(id(helper))
+        if bound is None:
+            ours = ARRAY_HELPERS.get(name)
+            if ours is not None and getattr(helper, "__module__", "").startswith("autograd."):
+                bound = f"_array{name}"
+                self.namespace[bound] = ours
+            else:
+                bound = f"_each{len(self._names)}{name}"
+                self.namespace[bound] = _each_sample(helper)
+            self._names[id(helper)] = bound
+            self._kept.append(helper)
+        return bound
+
+    def __call__(self, operation: Operation, expression: str) -> str:
+        """``expression`` of ``operation`` in its array form (cached per operation and expression)."""
+        rename = {name: self._bind(name, helper) for name, helper in operation.helpers.items()}
+        return _array_form(expression, tuple(sorted(rename.items())), self.namespace)
+
+
+def _array_form(expression: str, rename: tuple[tuple[str, str], ...], namespace: dict[str, object]) -> str:
+    tree = ast.parse(expression, mode="eval")
+    tree = ast.fix_missing_locations(_ToArrays(dict(rename), namespace).visit(tree))
+    return ast.unparse(tree)
+
+
+def array_expression(operation: Operation, expression: str) -> str:
+    """``expression`` of ``operation`` as the vectorised replay writes it.
+
+    >>> from autograd.value import RELU, CLAMP
+    >>> array_expression(RELU, RELU.forward)
+    '_where(a <= 0.0, 0.0, a)'
+    >>> array_expression(CLAMP, CLAMP.derivatives["a"])
+    '_where(_and(low <= a, a <= high), 1.0, 0.0)'
+    """
+    return ArrayForms()(operation, expression)
+
+
+# ============================================================================
+# Writing a piece over arrays
+# ============================================================================
+
+
+def vector_piece_source(
+    name: str,
+    piece: _Piece,
+    order: Sequence[int],
+    held: int,
+    shown: Sequence[str],
+    outputs: Sequence[Value],
+    written: Sequence[int],
+    forms: ArrayForms,
+    what: str,
+) -> str:
+    """A generator function computing one piece for every sample at once.
+
+    Arguments: the piece's inputs in ``order`` as ``x{e}`` (the first ``held``
+    the same in every copy: plain floats; the others arrays, one number per
+    copy), then the constants that differ between copies (``shown`` names
+    them ``c{i}``; the others are literals). It yields its outputs (arrays);
+    resumed with their gradients, it runs the backward pass and yields the
+    inputs' gradient contributions (each an array of one contribution per
+    copy, summed by the caller), then the values and gradients of the nodes
+    at ``written``.
+    """
+    inside = {node: j for j, node in enumerate(piece.nodes)}
+    outside = {node: e for e, node in enumerate(piece.inputs)}
+    constant_at: dict[Value, list[str]] = {}
+    i = 0
+    for node in piece.nodes:
+        n = len(_inputs(node)[1])
+        constant_at[node] = list(shown[i : i + n])
+        i += n
+
+    def value_of(node: Value) -> str:
+        j = inside.get(node)
+        return f"v{j}" if j is not None else f"x{outside[node]}"
+
+    def grad_of(node: Value) -> str:
+        j = inside.get(node)
+        return f"g{j}" if j is not None else f"gx{outside[node]}"
+
+    writer = _Writer(value_of, grad_of, constant_at.__getitem__, rewrite=forms)
+    arguments = [f"x{e}" for e in order] + sorted(
+        {s for s in shown if s.startswith("c")}, key=lambda s: int(s[1:])
+    )
+    forward, done = writer.forward(piece.nodes)
+    backward = writer.backward(piece.nodes, done, set(piece.inputs) | set(outputs))
+    results = "".join(f"{value_of(n)}, " for n in outputs)
+    given = "".join(f"{grad_of(n)}, " for n in outputs)
+    kinds = (
+        f"x{', x'.join(map(str, order[:held]))}: the same in every copy; the others: arrays" if held else ""
+    )
+    lines = [
+        f'"""{what}: forward, then (once resumed with the gradients) backward, over arrays."""',
+        *([f"# {kinds}"] if kinds else []),
+        *forward,
+        "# Hand over the results; receive their gradients (arrays: one number per copy).",
+        f"{given} = yield ({results})",
+        "# The inputs' gradients start at 0: the caller adds these contributions to theirs.",
+        *[f"gx{e} = 0.0" for e in order],
+        *backward,
+        "# Hand back the inputs' contributions, and the numbers of the nodes to write back.",
+        f"yield ({''.join(f'gx{e}, ' for e in order)}), "
+        f"({''.join(f'v{j}, ' for j in written)}), ({''.join(f'g{j}, ' for j in written)})",
+    ]
+    return f"def {name}({', '.join(arguments)}):\n" + _indent(lines)
+
+
+def shown_constants(group: Sequence[_Piece]) -> tuple[list[str], list[int], list[tuple[float, ...]]]:
+    """How a group's constants are written: a literal where every copy has the same, else ``c{i}``.
+
+    Returns the texts, the positions that vary, and the constants as columns (one tuple per constant).
+    """
+    columns = list(zip(*(p.constants for p in group), strict=True))
+    varying = [i for i, column in enumerate(columns) if len(set(map(float.hex, column))) > 1]
+    shown = [_literal(column[0]) for column in columns]
+    for i in varying:
+        shown[i] = f"c{i}"
+    return shown, varying, columns
+
+
+def as_columns(values: Sequence[object], n: int) -> list[Array]:
+    """Each value (an array, or one number for every copy) as an array of ``n`` floats."""
+    return [np.broadcast_to(np.asarray(v, dtype=float), (n,)) for v in values]
