@@ -127,6 +127,7 @@ import gc
 import heapq
 import linecache
 import operator
+import re
 import time
 import weakref
 from collections import deque
@@ -135,11 +136,12 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 import numpy as np
 
 from . import compile_pieces
-from .compile_pieces import PIECE_NODES, REPEATED_NODES, _pieces, _Walk
+from .compile_pieces import PIECE_NODES, REPEATED_NODES, _Piece, _pieces, _Walk
 from .compile_source import (
     _ARGUMENTS,
     _DRIVER_NAMES,
     _input_order,
+    _literal,
     _Names,
     _namespace,
     _piece_source,
@@ -148,7 +150,14 @@ from .compile_source import (
 from .compile_vector import ArrayForms, as_columns, shown_constants, vector_piece_source
 from .value import Value
 
-__all__ = ["CompiledGraph", "compile_graph", "PIECE_NODES", "REPEATED_NODES"]
+__all__ = [
+    "CompiledGraph",
+    "SampleReplay",
+    "compile_graph",
+    "compile_sample",
+    "PIECE_NODES",
+    "REPEATED_NODES",
+]
 
 
 def _gather(slots: Sequence[int]) -> Callable[[list], tuple]:
@@ -273,8 +282,9 @@ class _BatchUnit:
     the others are gathered into one array per input, one number per copy.
     """
 
-    def __init__(self, piece, inputs, held, outputs, constants, nodes) -> None:
+    def __init__(self, piece, inputs, held, outputs, constants, nodes, copies) -> None:
         self.piece, self.n, self.held = piece, len(inputs), held
+        self.copies = copies  # each copy's own inputs (nodes), to name a copy in an error
         self.held_slots = tuple(inputs[0][:held])
         self.get_held = _gather(self.held_slots)
         own = [s for slots in inputs for s in slots[held:]]  # copy by copy
@@ -298,7 +308,8 @@ class _BatchUnit:
         n = self.n
         own = np.array(self.get_own(V), dtype=float).reshape(n, self.width).T if self.width else ()
         run = self.piece(*self.get_held(V), *own, *self.constants)
-        results = next(run)
+        with self._naming_the_copy():
+            results = next(run)
         if self.k:
             flat = np.column_stack(as_columns(results, n)).ravel().tolist()  # copy by copy
             deque(map(V.__setitem__, self.output_slots, flat), 0)
@@ -307,15 +318,32 @@ class _BatchUnit:
     def backward(self, run, G: list) -> None:
         n, held = self.n, self.held
         grads = np.array(self.get_outputs(G), dtype=float).reshape(n, self.k).T if self.k else ()
-        contributions, values, gradients = run.send(tuple(grads))
-        for s, c in zip(self.held_slots, contributions[:held], strict=True):
-            G[s] += float(np.sum(c))
+        with self._naming_the_copy():
+            contributions, values, gradients = run.send(tuple(grads))
+        if held:  # each parameter's contributions, summed over the copies (one reduction for all)
+            totals = np.stack(as_columns(contributions[:held], n)).sum(axis=1).tolist()
+            for s, total in zip(self.held_slots, totals, strict=True):
+                G[s] += total
         if self.width:
             flat = np.column_stack(as_columns(contributions[held:], n)).ravel()
             totals = np.bincount(self.inverse, weights=flat, minlength=len(self.unique))
             current = np.array(self.get_unique(G), dtype=float) + totals
             deque(map(G.__setitem__, self.unique, current.tolist()), 0)
         self.written = (values, gradients)
+
+    @contextlib.contextmanager
+    def _naming_the_copy(self) -> Iterator[None]:
+        """An error "in sample i" (of the arrays) says which copy that is: the inputs it reads."""
+        try:
+            yield
+        except (ArithmeticError, ValueError) as error:
+            found = re.search(r" in sample (\d+)", str(error))
+            if found is not None and len(error.args) == 1:
+                i = int(found.group(1))
+                inputs = ", ".join(repr(node) for node in self.copies[i][:3])
+                which = f" in sample {i} (copy {i} of {self.n} of {self.piece.__name__}, reading {inputs})"
+                error.args = (str(error).replace(found.group(0), which),)
+            raise
 
     def write_back(self, run) -> None:
         values, gradients = self.written
@@ -345,8 +373,11 @@ def _schedule(groups, owner, batched) -> list | set:
             deps = needs.setdefault(unit, set())
             for node in piece.inputs:
                 producer = owner.get(node)
-                if producer is not None and unit_of(*producer) != unit:
-                    deps.add(unit_of(*producer))
+                if producer is None:
+                    continue
+                if unit_of(*producer) == unit:  # one copy reads another's result: they cannot run together
+                    return {number}
+                deps.add(unit_of(*producer))
     users: dict[object, list] = {unit: [] for unit in needs}
     waiting = {unit: len(deps) for unit, deps in needs.items()}
     for unit, deps in needs.items():
@@ -526,6 +557,7 @@ class _Program:
                     [[slot_of(n) for n in p.outputs(walk, output)] for p in group],
                     [columns[i] for i in varying],
                     [[p.nodes[j] if p.nodes[j] in written else _DISCARD for j in positions] for p in group],
+                    [[p.inputs[e] for e in order_e[held:]] for p in group],
                 )
                 continue
             source, varying, positions = _piece_source(name, group, walk, output, names, written)
@@ -638,6 +670,128 @@ class CompiledGraph:
             f"CompiledGraph({self.num_nodes} nodes, {len(self.leaves)} leaves, "
             f"write_back={shown}, output={self.output!r})"
         )
+
+
+class SampleReplay:
+    """One sample's graph, replayed for a whole batch at once: ``forward(X)``, then ``backward(grads)``.
+
+    Made by :func:`compile_sample` from a graph built for one sample, with that
+    sample's inputs as leaves. ``forward(X)`` takes one row of inputs per
+    sample (an ``n × len(inputs)`` array) and returns one row of outputs per
+    sample (``n × len(outputs)``), computed with the other leaves' (the
+    parameters') current ``.data``; ``backward(grads)``, given d(loss)/d(output)
+    for each sample and output, adds d(loss)/d(parameter), summed over the
+    samples, to each parameter's ``.grad``. One compiled piece serves batches
+    of every size: a last, smaller batch too.
+
+    Attributes: ``source``, ``inputs``, ``outputs``, ``parameters`` (the
+    other leaves, in the order of the source's arguments) and ``compile_seconds``.
+    """
+
+    _count = 0
+
+    def __init__(self, outputs: Sequence[Value], inputs: Sequence[Value]) -> None:
+        start = time.perf_counter()
+        self.outputs, self.inputs = tuple(outputs), tuple(inputs)
+        if len(set(self.outputs)) != len(self.outputs):
+            raise ValueError("compile_sample: an output is given twice")
+        if any(node._operation is None for node in self.outputs):
+            raise ValueError("compile_sample: every output must be computed by an operation, not a leaf")
+        if any(node._operation is not None for node in self.inputs) or len(set(self.inputs)) != len(inputs):
+            raise ValueError("compile_sample: the inputs must be distinct leaves")
+        with _collector_paused():
+            walk = _Walk(self.outputs)
+            piece = _Piece(walk, 0, len(walk.nodes) - 1)
+            given = set(self.inputs)
+            used = {node: e for e, node in enumerate(piece.inputs)}
+            held = [e for e, node in enumerate(piece.inputs) if node not in given]
+            #: which columns of X the piece reads (an input the outputs do not depend on is not read)
+            self._columns = [i for i, x in enumerate(self.inputs) if x in used]
+            order = held + [used[self.inputs[i]] for i in self._columns]
+            self.parameters = tuple(piece.inputs[e] for e in held)
+            forms = ArrayForms()
+            shown = [_literal(c) for c in piece.constants]
+            what = f"One sample's graph of {len(walk.nodes)} operations, for every sample of a batch"
+            SampleReplay._count += 1
+            self._filename = f"<compiled sample {SampleReplay._count}>"
+            self.source = vector_piece_source(
+                "sample", piece, order, len(held), shown, self.outputs, [], forms, what
+            )
+            namespace = forms.namespace
+            exec(compile(self.source, self._filename, "exec"), namespace)
+            self._function = namespace["sample"]
+        lines = self.source.splitlines(keepends=True)
+        linecache.cache[self._filename] = (len(self.source), None, lines, self._filename)
+        weakref.finalize(self, linecache.cache.pop, self._filename, None)
+        self._run = None
+        self._n = 0
+        self.compile_seconds = time.perf_counter() - start
+
+    def forward(self, X: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
+        """The outputs for each row of ``X`` (``n × len(inputs)``), as an ``n × len(outputs)`` array."""
+        X = np.asarray(X, dtype=float)
+        if X.ndim != 2 or X.shape[1] != len(self.inputs):
+            raise ValueError(
+                f"SampleReplay.forward: X must have {len(self.inputs)} columns, not shape {X.shape}"
+            )
+        n = len(X)
+        columns = X.T[self._columns]
+        with self._errors(), np.errstate(all="ignore"):
+            run = self._function(*(p._data for p in self.parameters), *columns)
+            results = next(run)
+        self._run, self._n = run, n
+        return np.column_stack(as_columns(results, n))
+
+    def backward(self, grads: np.ndarray) -> None:
+        """Add d(loss)/d(parameter) to each parameter's ``.grad``, from d(loss)/d(output) per sample."""
+        if self._run is None:
+            raise RuntimeError("SampleReplay.backward: call forward first (once per backward)")
+        grads = np.asarray(grads, dtype=float)
+        if grads.shape != (self._n, len(self.outputs)):
+            raise ValueError(f"SampleReplay.backward: grads must have shape {(self._n, len(self.outputs))}")
+        run, self._run = self._run, None
+        with self._errors(), np.errstate(all="ignore"):
+            contributions, _, _ = run.send(tuple(grads.T))
+            held = contributions[: len(self.parameters)]
+            totals = np.stack(as_columns(held, self._n)).sum(axis=1).tolist() if held else []
+        for parameter, total in zip(self.parameters, totals, strict=True):
+            parameter.grad += total
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except (ArithmeticError, ValueError) as error:
+            clearer = _with_line(error, self._filename, self.source)
+            if clearer is None:
+                raise
+            raise clearer from error
+
+
+def compile_sample(outputs: Sequence[Value], inputs: Sequence[Value]) -> SampleReplay:
+    """Compile one sample's graph into a replay over whole batches (a :class:`SampleReplay`).
+
+    Build the graph once, for one sample whose ``inputs`` are leaves; the
+    result computes ``outputs`` (and their parameters' gradients) for any
+    number of samples at once, over NumPy arrays, with each operation's own
+    forward and derivative expressions (``autograd/compile_vector.py``).
+
+    >>> w, b = Value(2.0), Value(0.5)
+    >>> x = Value(0.0)
+    >>> y = (w * x + b).relu()
+    >>> replay = compile_sample([y], [x])
+    >>> replay.forward([[1.0], [-1.0], [3.0]])[:, 0].tolist()   # relu(2x + 0.5) per sample
+    [2.5, 0.0, 6.5]
+    >>> replay.backward([[1.0], [1.0], [1.0]])                  # d(Σ y)/dw = 1 + 0 + 3
+    >>> w.grad, b.grad
+    (4.0, 2.0)
+    """
+    outputs, inputs = list(outputs), list(inputs)
+    if not all(isinstance(node, Value) for node in outputs + inputs):
+        raise TypeError("compile_sample: outputs and inputs must be Values")
+    if not outputs:
+        raise ValueError("compile_sample: no outputs")
+    return SampleReplay(outputs, inputs)
 
 
 def _with_line(error: Exception, filename: str, source: str) -> Exception | None:

@@ -100,11 +100,17 @@ class _Writer:
         constants_of: Callable[[Value], Sequence[str]],
         note: Callable[[Value, str], str] = lambda node, name: "",
         rewrite: Callable[[Operation, str], str] | None = None,
+        arrays: bool = False,
     ) -> None:
         self.value_of, self.grad_of, self.constants_of, self.note = value_of, grad_of, constants_of, note
         # rewrite(operation, expression): the expression as it is to be written (the vectorised
         # replay's array form, autograd.compile_vector); None writes the table's own expression.
         self.rewrite = rewrite or (lambda operation, expression: expression)
+        # arrays: gradients are NumPy arrays (the vectorised replay). A first contribution is then
+        # taken as it is (not 0.0 + it: the sign of a zero gradient is not kept), and gradients are
+        # never added to in place, so that one array can stand for several gradients.
+        self.arrays = arrays
+        self.started: set[Value] = set()
 
     def names(self, node: Value) -> dict[str, str]:
         """Each name in the node's operation's expressions → this node's variable or literal."""
@@ -148,11 +154,18 @@ class _Writer:
             0.0, then adds): the same number, down to the sign of a zero.
             """
             sign, term = contribution(_fill(derivative, mapping), g)
-            if target in started:
-                emit(f"{grad_of(target)} {sign}= {term}")
+            grad = grad_of(target)
+            if self.arrays:  # never in place: an array may be shared by several gradients
+                if target in started:
+                    emit(f"{grad} = {grad} {sign} {term}")
+                else:
+                    started.add(target)
+                    emit(f"{grad} = {term}" if sign == "+" else f"{grad} = -{term}")
+            elif target in started:
+                emit(f"{grad} {sign}= {term}")
             else:
                 started.add(target)
-                emit(f"{grad_of(target)} = 0.0 {sign} {term}")
+                emit(f"{grad} = 0.0 {sign} {term}")
 
         for node, (text, mapping) in zip(reversed(nodes), reversed(done), strict=True):
             operation = node._operation
@@ -171,6 +184,7 @@ class _Writer:
                     derivative = operation.derivatives.get(name)
                     if derivative is not None:  # None: a forward-only input, which no gradient reaches
                         add(parent, rewrite(operation, derivative), g, mapping)
+        self.started = started
         return lines
 
 

@@ -542,12 +542,13 @@ def vector_piece_source(
         j = inside.get(node)
         return f"g{j}" if j is not None else f"gx{outside[node]}"
 
-    writer = _Writer(value_of, grad_of, constant_at.__getitem__, rewrite=forms)
+    writer = _Writer(value_of, grad_of, constant_at.__getitem__, rewrite=forms, arrays=True)
     arguments = [f"x{e}" for e in order] + sorted(
         {s for s in shown if s.startswith("c")}, key=lambda s: int(s[1:])
     )
     forward, done = writer.forward(piece.nodes)
-    backward = writer.backward(piece.nodes, done, set(piece.inputs) | set(outputs))
+    backward = writer.backward(piece.nodes, done, set(outputs))
+    untouched = [f"gx{e} = 0.0" for e, node in enumerate(piece.inputs) if node not in writer.started]
     results = "".join(f"{value_of(n)}, " for n in outputs)
     given = "".join(f"{grad_of(n)}, " for n in outputs)
     kinds = (
@@ -559,9 +560,9 @@ def vector_piece_source(
         *forward,
         "# Hand over the results; receive their gradients (arrays: one number per copy).",
         f"{given} = yield ({results})",
-        "# The inputs' gradients start at 0: the caller adds these contributions to theirs.",
-        *[f"gx{e} = 0.0" for e in order],
         *backward,
+        *(["# Inputs that no gradient reaches."] if untouched else []),
+        *untouched,
         "# Hand back the inputs' contributions, and the numbers of the nodes to write back.",
         f"yield ({''.join(f'gx{e}, ' for e in order)}), "
         f"({''.join(f'v{j}, ' for j in written)}), ({''.join(f'g{j}, ' for j in written)})",
@@ -584,4 +585,10 @@ def shown_constants(group: Sequence[_Piece]) -> tuple[list[str], list[int], list
 
 def as_columns(values: Sequence[object], n: int) -> list[Array]:
     """Each value (an array, or one number for every copy) as an array of ``n`` floats."""
-    return [np.broadcast_to(np.asarray(v, dtype=float), (n,)) for v in values]
+    shape = (n,)
+    return [
+        v
+        if v.__class__ is np.ndarray and v.shape == shape
+        else np.broadcast_to(np.asarray(v, dtype=float), shape)
+        for v in values
+    ]

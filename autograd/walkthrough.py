@@ -202,9 +202,7 @@ class Walkthrough:
 
     def _table(self) -> str:
         """Every node's value, gradient and contributions: at the last step until the script runs."""
-        head = "".join(
-            f"<th>{h}</th>" for h in ("node", "computed as", "value", "gradient", "contributions")
-        )
+        head = "".join(f"<th>{h}</th>" for h in ("node", "computed as", "value", "gradient", "contributions"))
         rows = []
         for i, (node, known) in enumerate(zip(self.order, self.state_at(len(self.steps) - 1), strict=True)):
             how = expression(node, self.names) if node.parents else _leaf_kind(node, self.parameters)

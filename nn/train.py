@@ -26,13 +26,15 @@ import numbers
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
+import numpy as np
 from tqdm import tqdm
 
 from autograd import Value, compile_graph, no_grad
+from autograd.compile import compile_sample
 
 from .checks import int_at_least
 from .data import batches
-from .layers import Dropout
+from .layers import Dropout, Sequential
 from .losses import binary_cross_entropy
 from .module import Module
 from .optim import LRScheduler, Optimizer
@@ -169,7 +171,7 @@ def _diverged(
 def _first_non_finite_output(predictions: list[Prediction]) -> tuple[int, float] | None:
     """(sample index, number) of the first NaN or infinite model output, or None."""
     for i, prediction in enumerate(predictions):
-        for number in (prediction if isinstance(prediction, list) else [prediction]):
+        for number in prediction if isinstance(prediction, list) else [prediction]:
             if not math.isfinite(number.data):
                 return i, number.data
     return None
@@ -238,6 +240,78 @@ class _CompiledSteps(_InterpretedSteps):
         return predictions, replay()
 
 
+class _VectorisedSteps(_InterpretedSteps):
+    """One sample's graph, built and compiled once, replayed for every batch over arrays.
+
+    The model is applied once, to one sample whose inputs are leaves; that
+    graph, compiled with ``autograd.compile.compile_sample``, computes the
+    predictions of a whole batch (one NumPy array per output, one number per
+    sample) and, given d(loss)/d(prediction) for each sample, the parameters'
+    gradients summed over the batch. The loss itself is built over the
+    predictions as ``Value``\\ s (leaves holding the replay's numbers) and
+    compiled once per batch (``compile_graph``): it is small, one node or a few
+    per sample, and a loss such as cross-entropy has a shape per target class.
+
+    So a batch costs the operations of *one* sample's graph, each over arrays,
+    plus the loss; and building graphs costs one sample's and each batch's loss.
+    """
+
+    def __init__(self, model: Module, loss: Loss, sample: Sequence[float]) -> None:
+        super().__init__(model, loss)
+        self.inputs = [Value(float(number)) for number in sample]
+        (prediction,) = model.forward_batch([self.inputs])
+        self.several = isinstance(prediction, list)
+        outputs = prediction if self.several else [prediction]
+        if not all(isinstance(output, Value) for output in outputs):
+            raise ValueError("the model's outputs are not all Values")
+        self.replay = compile_sample(outputs, self.inputs)
+        # batch → (the predictions as leaves, their flat list, the compiled loss)
+        self.losses: dict[tuple[int, ...], tuple[list[Prediction], list[Value], Callable[[], float]]] = {}
+
+    def __call__(self, xb: list, yb: list, key: tuple[int, ...]) -> tuple[list[Prediction], float]:
+        outputs = self.replay.forward(np.asarray(xb, dtype=float))  # n × outputs
+        numbers = outputs.ravel().tolist()
+        entry = self.losses.get(key)
+        if entry is None:
+            leaves = [Value(number) for number in numbers]
+            width = outputs.shape[1]
+            rows = [leaves[i : i + width] for i in range(0, len(leaves), width)]
+            predictions: list[Prediction] = rows if self.several else [row[0] for row in rows]
+            value = _loss_value(self.loss, predictions, yb)
+            entry = self.losses[key] = (predictions, leaves, compile_graph(value))
+        predictions, leaves, loss_step = entry
+        for leaf, number in zip(leaves, numbers, strict=True):
+            leaf.data = number
+            leaf.grad = 0.0
+        loss = loss_step()
+        if math.isfinite(loss):
+            grads = np.array([leaf.grad for leaf in leaves]).reshape(outputs.shape)
+            self.replay.backward(grads)
+        return predictions, loss
+
+
+def _sample_by_sample(model: Module, X: Sequence) -> bool:
+    """True if the model computes each sample on its own (no module looks across the batch) and
+    the samples are flat lists of numbers: then one sample's graph serves every batch."""
+    per_sample = (Module.forward_batch, Sequential.forward_batch)
+    if any(type(m).forward_batch not in per_sample for m in model.modules()):
+        return False
+    first = X[0]
+    return isinstance(first, Sequence) and all(
+        isinstance(v, numbers.Real) and not isinstance(v, bool) for v in first
+    )
+
+
+def _compiled_steps(model: Module, loss: Loss, X: Sequence) -> _InterpretedSteps:
+    """The vectorised replay when the model works sample by sample; else each batch's graph compiled."""
+    if _sample_by_sample(model, X):
+        try:
+            return _VectorisedSteps(model, loss, X[0])
+        except ValueError:  # an output that is not an operation's result (a leaf, a constant)
+            pass
+    return _CompiledSteps(model, loss)
+
+
 def _has_active_dropout(model: Module) -> bool:
     return any(isinstance(m, Dropout) and m.p > 0 for m in model.modules())
 
@@ -275,10 +349,14 @@ def fit(
     ``scheduler.step()`` (if given) runs after each epoch; ``seed`` fixes the
     mini-batch shuffling; ``callback(epoch, history)`` runs after each epoch.
 
-    ``compile=True`` builds each batch's graph once and then replays it
-    (``autograd.compile_graph``), which is several times faster. The batches
-    are then fixed: shuffled once, the same samples every epoch (only their
-    order changes). Not allowed with an active ``Dropout`` (its random mask
+    ``compile=True`` builds one sample's graph once and replays it for every
+    batch at once over NumPy arrays (``autograd.compile.compile_sample``; the
+    loss is compiled per batch), many times faster; a model that looks across
+    the batch, or samples that are not flat lists of numbers, instead have
+    each batch's graph built once and replayed (``autograd.compile_graph``).
+    The numbers agree with ``compile=False`` to about 1e-12 relative per step.
+    The batches are then fixed: shuffled once, the same samples every epoch
+    (only their order changes). Not allowed with an active ``Dropout`` (its random mask
     would be frozen into the replay), nor with ``BatchNorm1d`` (its running
     statistics are updated in Python, not by the replay).
 
@@ -318,7 +396,7 @@ def fit(
             f"({', '.join(stateful.buffer_names)}) in Python while the graph is recorded, not on replay: "
             "they would stop following training (and eval mode would use stale ones); use compile=False"
         )
-    run = _CompiledSteps(model, loss) if compile else _InterpretedSteps(model, loss)
+    run = _compiled_steps(model, loss, X) if compile else _InterpretedSteps(model, loss)
 
     history: dict[str, list[float]] = {"loss": [], **{name: [] for name in metric_fns}}
     if validation_data is not None:

@@ -1,0 +1,347 @@
+"""The vectorised replay (``compile_graph(..., vectorize=True)``, ``compile_sample``) against the interpreter.
+
+A piece repeated across samples runs once over NumPy arrays. Its numbers must
+be ``backward()``'s to 1e-12 (relative, or absolute below 1: NumPy's ``exp``,
+``log``... and its pairwise sums round differently from ``math`` and from
+one-by-one additions), its errors the scalar replay's (naming the operation
+and the sample), and nothing may be written when it fails.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from autograd import Value, compile_graph, topological_order
+from autograd.compile import compile_sample
+from autograd.compile_vector import ArrayForms, array_expression
+from autograd.value import OPERATIONS
+from tests.test_compile import batch_graph, mlp_batch, sample_steps, small_pieces
+
+TOLERANCE = 1e-12
+
+
+def close(a: float, b: float) -> bool:
+    """Equal to 1e-12 (relative above 1, absolute below); NaN matches NaN, infinities match exactly."""
+    if math.isnan(b):
+        return math.isnan(a)
+    if math.isinf(b) or math.isinf(a):
+        return a == b
+    return abs(a - b) <= TOLERANCE * max(1.0, abs(b))
+
+
+# ---------------------------------------------------------------------------
+# Each operation's array form, from its one definition, against its scalar form.
+
+EDGES = [
+    0.0,
+    -0.0,
+    1.0,
+    -1.0,
+    0.5,
+    -2.5,
+    3.0,
+    1e-300,
+    700.0,
+    710.0,
+    -745.0,
+    1e300,
+    math.inf,
+    -math.inf,
+    math.nan,
+]
+
+
+def _scalar(function, *arguments):
+    try:
+        return function(*arguments), None
+    except (ArithmeticError, ValueError) as error:
+        return None, type(error)
+
+
+@pytest.mark.parametrize("name", sorted(OPERATIONS))
+def test_every_operations_array_form_computes_its_scalar_form_sample_by_sample(name):
+    """Forward and every derivative, evaluated over arrays of edge values, match the scalar expressions."""
+    operation = OPERATIONS[name]
+    forms = ArrayForms()
+    rng = random.Random(0)
+    if operation.nary:
+        rows = [tuple(rng.choice(EDGES) for _ in range(3)) for _ in range(200)]
+        names = ["xs"]
+    else:
+        names = list(operation.inputs + operation.params)
+        rows = [tuple(rng.choice(EDGES) for _ in names) for _ in range(300)]
+        rows += [tuple(e for _ in names) for e in EDGES]  # every edge value in every place
+    expressions = {"forward": operation.forward, **{f"d/d{k}": v for k, v in operation.derivatives.items()}}
+    namespace = {"math": math, **operation.helpers}
+    for what, expression in expressions.items():
+        array_text = forms(operation, expression)
+        scalar_code = compile(expression, "<scalar>", "eval")
+        array_code = compile(array_text, "<array>", "eval")
+        for row in rows:
+            env = {"xs": row} if operation.nary else dict(zip(names, row, strict=True))
+            out, error = _scalar(operation.compute, *([row] if operation.nary else row))
+            if error is not None:
+                if what == "forward":  # the array form raises the same kind of error, naming the sample
+                    arrays = {
+                        k: (tuple(np.array([x, 1.0]) for x in v) if k == "xs" else np.array([v, 1.0]))
+                        for k, v in env.items()
+                    }
+                    with pytest.raises(error, match=r"in sample 0"), np.errstate(all="ignore"):
+                        eval(array_code, forms.namespace, arrays)
+                continue
+            env["out"] = out
+            if operation.nary:
+                env["x"] = row[0]
+            expected, scalar_error = _scalar(eval, scalar_code, namespace, dict(env))
+            if scalar_error is not None:
+                continue  # a derivative the interpreter could not compute at a point it never reaches
+            arrays = {
+                k: (tuple(np.array([x, x]) for x in v) if isinstance(v, tuple) else np.array([v, v]))
+                for k, v in env.items()
+            }
+            with np.errstate(all="ignore"):
+                got = np.broadcast_to(
+                    np.asarray(eval(array_code, forms.namespace, arrays), dtype=float), (2,)
+                )
+            assert close(float(got[0]), float(expected)), (name, what, row, got[0], expected)
+
+
+def test_a_branch_becomes_an_element_wise_choice_written_from_the_same_expression():
+    relu = OPERATIONS["relu"]
+    assert array_expression(relu, relu.forward) == "_where(a <= 0.0, 0.0, a)"
+    assert array_expression(relu, relu.derivatives["a"]) == "_where(a <= 0.0, 0.0, 1.0)"
+
+
+# ---------------------------------------------------------------------------
+# Whole graphs: random samples repeated over random batch sizes.
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    program=st.lists(sample_steps, min_size=2, max_size=10),
+    params=st.lists(st.floats(-2.0, 2.0), min_size=1, max_size=3),
+    new=st.lists(st.floats(-2.0, 2.0), min_size=3, max_size=3),
+    constants=st.lists(
+        st.sampled_from([0.5, -1.5, 0.0, -0.0, 2.0, 1e-3, 40.0, math.inf, -math.inf, math.nan]),
+        min_size=2,
+        max_size=9,
+    ),
+    start=st.floats(-1.0, 1.0),
+    pairwise=st.booleans(),
+    write_back=st.booleans(),
+    inputs_are_leaves=st.booleans(),
+)
+def test_vectorised_replay_equals_backward(
+    program, params, new, constants, start, pairwise, write_back, inputs_are_leaves
+):
+    leaves = [Value(p) for p in params]
+    inputs = [Value(c) for c in constants] if inputs_are_leaves else constants
+    try:
+        loss = batch_graph(program, leaves, inputs, pairwise)
+    except (ArithmeticError, ValueError):
+        return
+    order = topological_order(loss)
+    with small_pieces():
+        step = compile_graph(loss, write_back=write_back, vectorize=True)
+
+    new = new[: len(leaves)]
+    for leaf, x in zip(leaves, new, strict=True):
+        leaf.data, leaf.grad = x, start
+    if inputs_are_leaves:
+        for leaf in inputs:
+            leaf.grad = start
+    before = [(v.data, v.grad) for v in order]
+    fresh = [Value(x) for x in new]
+    for leaf in fresh:
+        leaf.grad = start
+    fresh_inputs = [Value(c) for c in constants] if inputs_are_leaves else constants
+    if inputs_are_leaves:
+        for leaf in fresh_inputs:
+            leaf.grad = start
+    try:
+        fresh_loss = batch_graph(program, fresh, fresh_inputs, pairwise)
+        fresh_loss.backward()
+    except (ArithmeticError, ValueError):
+        with pytest.raises((ArithmeticError, ValueError)):
+            step()
+        assert [(v.data, v.grad) for v in order] == before  # nothing written
+        return
+    result = step()
+    assert close(result, fresh_loss.data), (result, fresh_loss.data)
+    for leaf, other in zip(leaves, fresh, strict=True):
+        assert close(leaf.grad, other.grad), (leaf.grad, other.grad)
+    if inputs_are_leaves:
+        for a, b in zip(inputs, fresh_inputs, strict=True):
+            assert close(a.grad, b.grad), (a.grad, b.grad)
+    if write_back:
+        for node, other in zip(order, topological_order(fresh_loss), strict=True):
+            assert close(node.data, other.data) and close(node.grad, other.grad)
+
+
+def test_an_mlp_batch_runs_its_sample_piece_once_over_arrays_and_matches_backward():
+    params, loss = mlp_batch(30)
+    recorded = loss()
+    step = compile_graph(recorded, vectorize=True, write_back=True)
+    assert "found 30 times" in step.source and "over arrays" in step.source
+    for p in params:
+        p.data *= 0.9
+        p.grad = 0.25
+    result = step()
+    grads = [p.grad for p in params]
+    inner = [(n.data, n.grad) for n in topological_order(recorded)]
+    for p in params:
+        p.grad = 0.25
+    fresh = loss()
+    fresh.backward()
+    assert close(result, fresh.data)
+    assert all(close(a, p.grad) for a, p in zip(grads, params, strict=True))
+    expected = [(n.data, n.grad) for n in topological_order(fresh)]
+    assert all(close(a, c) and close(b, d) for (a, b), (c, d) in zip(inner, expected, strict=True))
+
+
+def _moons_batch(values: list[float]) -> tuple[list[Value], Value]:
+    """A batch whose samples take one leaf each through log: a domain error belongs to one sample."""
+    w = Value(1.5)
+    xs = [Value(v) for v in values]
+    terms = [((x * w + 0.25).log() * w).tanh() + (x * x).sqrt() for x in xs]
+    return xs, sum(terms[1:], terms[0])
+
+
+def test_a_domain_error_names_the_operation_and_the_sample_and_writes_nothing():
+    xs, loss = _moons_batch([0.5, 1.0, 2.0, 3.0, 0.7])
+    with small_pieces(piece_nodes=4, repeated_nodes=3):
+        step = compile_graph(loss, vectorize=True)
+    assert "over arrays" in step.source
+    xs[3].data = -2.0  # log(-2·1.5 + 0.25) in the fourth sample
+    grads = [x.grad for x in xs]
+    with pytest.raises(
+        ValueError, match=r"log: logarithm of a non-positive number \(-2\.75\) in sample"
+    ) as error:
+        step()
+    assert "Value(data=-2.0" in str(error.value) and "replaying line" in str(error.value)
+    assert [x.grad for x in xs] == grads and loss.grad == 0.0
+
+
+def test_nan_and_infinity_propagate_per_sample_as_in_the_interpreter():
+    xs, loss = _moons_batch([0.5, 1.0, 2.0, 3.0, 0.7])
+    with small_pieces(piece_nodes=4, repeated_nodes=3):
+        step = compile_graph(loss, vectorize=True)
+    xs[1].data, xs[2].data = math.nan, math.inf
+    result = step()
+    fresh, fresh_loss = _moons_batch([0.5, math.nan, math.inf, 3.0, 0.7])
+    fresh_loss.backward()
+    assert math.isnan(result) and math.isnan(fresh_loss.data)
+    assert all(close(a.grad, b.grad) for a, b in zip(xs, fresh, strict=True)), (
+        [x.grad for x in xs],
+        [x.grad for x in fresh],
+    )
+
+
+# ---------------------------------------------------------------------------
+# One sample's graph, replayed for batches of any size.
+
+
+def _model(seed: int):
+    nn = pytest.importorskip("nn")
+    return nn.MLP(3, [5, 2], activation="tanh", seed=seed)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 100), sizes=st.lists(st.integers(1, 9), min_size=2, max_size=3))
+def test_one_sample_graph_serves_batches_of_every_size(seed, sizes):
+    model = _model(seed)
+    params = model.parameters()
+    inputs = [Value(0.0) for _ in range(3)]
+    replay = compile_sample(model(inputs), inputs)
+    rng = random.Random(seed)
+    for n in sizes:  # a last, smaller (or larger) batch included
+        X = [[rng.uniform(-2, 2) for _ in range(3)] for _ in range(n)]
+        G = [[rng.uniform(-1, 1) for _ in range(2)] for _ in range(n)]
+        for p in params:
+            p.grad = 0.0
+        outputs = replay.forward(X)
+        replay.backward(G)
+        grads = [p.grad for p in params]
+        for p in params:
+            p.grad = 0.0
+        total = None
+        for x, g, row in zip(X, G, outputs, strict=True):
+            out = model(x)
+            assert all(close(float(a), b.data) for a, b in zip(row, out, strict=True))
+            term = out[0] * g[0] + out[1] * g[1]
+            total = term if total is None else total + term
+        total.backward()
+        assert all(close(a, p.grad) for a, p in zip(grads, params, strict=True)), n
+
+
+def test_compile_sample_rejects_what_it_cannot_replay():
+    x = Value(1.0)
+    y = x * 2.0
+    with pytest.raises(ValueError, match="leaf"):
+        compile_sample([x], [x])
+    with pytest.raises(ValueError, match="distinct leaves"):
+        compile_sample([y], [y])
+    with pytest.raises(TypeError):
+        compile_sample([1.0], [x])
+    replay = compile_sample([y], [x])
+    with pytest.raises(ValueError, match="1 columns"):
+        replay.forward([[1.0, 2.0]])
+    with pytest.raises(RuntimeError, match="forward first"):
+        replay.backward([[1.0]])
+
+
+# ---------------------------------------------------------------------------
+# fit(compile=True) with mini-batches: the vectorised replay against each batch's graph.
+
+
+def test_fit_compiled_mini_batches_follow_each_batchs_own_graph(monkeypatch):
+    nn = pytest.importorskip("nn")
+    from nn import train
+
+    X, y = nn.data.make_moons(23, noise=0.2, seed=3, labels="01")
+    y = [int(t) for t in y]
+
+    def run():
+        model = nn.MLP(2, [6, 2], seed=1)
+        optimizer = nn.optim.Adam(model.parameters(), lr=0.05)
+        history = train.fit(
+            model,
+            X,
+            y,
+            nn.losses.cross_entropy,
+            optimizer,
+            epochs=5,
+            batch_size=10,
+            progress=False,
+            seed=2,
+            compile=True,
+        )
+        return history, [p.data for p in model.parameters()]
+
+    vectorised, weights = run()  # batches of 10, 10 and a last one of 3
+    monkeypatch.setattr(train, "_sample_by_sample", lambda model, X: False)
+    each_batch, expected = run()  # each batch's own graph, compiled (bit for bit the interpreter)
+    for key in each_batch:
+        assert all(
+            abs(a - b) <= 1e-9 * max(1.0, abs(b))
+            for a, b in zip(vectorised[key], each_batch[key], strict=True)
+        )
+    assert all(abs(a - b) <= 1e-9 * max(1.0, abs(b)) for a, b in zip(weights, expected, strict=True))
+
+
+def test_fit_compiled_uses_the_vectorised_replay_for_a_sample_by_sample_model():
+    nn = pytest.importorskip("nn")
+    from nn import train
+
+    model = nn.MLP(2, [3, 1], seed=0)
+    assert train._sample_by_sample(model, [[0.0, 1.0]])
+    steps = train._compiled_steps(model, nn.losses.mse_loss, [[0.0, 1.0]])
+    assert isinstance(steps, train._VectorisedSteps)
+    batch_norm = nn.Sequential(nn.Layer(2, 3), nn.BatchNorm1d(3))
+    assert not train._sample_by_sample(batch_norm, [[0.0, 1.0]])
