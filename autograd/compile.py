@@ -147,7 +147,7 @@ from .compile_source import (
     _piece_source,
     _straight_line,
 )
-from .compile_vector import ArrayForms, as_columns, shown_constants, vector_piece_source
+from .compile_vector import ArrayForms, added_in_order, as_columns, shown_constants, vector_piece_source
 from .value import Value
 
 __all__ = [
@@ -320,7 +320,7 @@ class _BatchUnit:
         grads = np.array(self.get_outputs(G), dtype=float).reshape(n, self.k).T if self.k else ()
         with self._naming_the_copy():
             contributions, values, gradients = run.send(tuple(grads))
-        if held:  # each parameter's contributions, summed over the copies (one reduction for all)
+        if held:  # each parameter's contributions, summed over the copies (one pairwise sum for all)
             totals = np.stack(as_columns(contributions[:held], n)).sum(axis=1).tolist()
             for s, total in zip(self.held_slots, totals, strict=True):
                 G[s] += total
@@ -742,8 +742,13 @@ class SampleReplay:
         self._run, self._n = run, n
         return np.column_stack(as_columns(results, n))
 
-    def backward(self, grads: np.ndarray) -> None:
-        """Add d(loss)/d(parameter) to each parameter's ``.grad``, from d(loss)/d(output) per sample."""
+    def backward(self, grads: np.ndarray, order: Sequence[int] | None = None) -> None:
+        """Add d(loss)/d(parameter) to each parameter's ``.grad``, from d(loss)/d(output) per sample.
+
+        The samples' contributions are added one by one, in ``order`` (default:
+        first to last): give the order in which ``backward()`` on the batch's
+        graph would reach the samples, and the sums are rounded as it rounds them.
+        """
         if self._run is None:
             raise RuntimeError("SampleReplay.backward: call forward first (once per backward)")
         grads = np.asarray(grads, dtype=float)
@@ -753,9 +758,14 @@ class SampleReplay:
         with self._errors(), np.errstate(all="ignore"):
             contributions, _, _ = run.send(tuple(grads.T))
             held = contributions[: len(self.parameters)]
-            totals = np.stack(as_columns(held, self._n)).sum(axis=1).tolist() if held else []
+            start = [p.grad for p in self.parameters]
+            totals = (
+                added_in_order(start, held, self._n, slice(None) if order is None else list(order))
+                if held
+                else []
+            )
         for parameter, total in zip(self.parameters, totals, strict=True):
-            parameter.grad += total
+            parameter.grad = total
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:

@@ -66,7 +66,7 @@ from .compile_source import _indent, _literal, _Writer
 from .operation import Operation
 from .value import Value
 
-__all__ = ["ARRAY_HELPERS", "array_expression"]
+__all__ = ["ARRAY_HELPERS", "added_in_order", "array_expression"]
 
 Array = np.ndarray
 
@@ -581,6 +581,21 @@ def shown_constants(group: Sequence[_Piece]) -> tuple[list[str], list[int], list
     for i in varying:
         shown[i] = f"c{i}"
     return shown, varying, columns
+
+
+def added_in_order(
+    start: Sequence[float], contributions: Sequence[object], n: int, order: Sequence[int] | slice
+) -> list[float]:
+    """``start[i] + c[order[0]] + c[order[1]] + ...`` for each row ``c`` (``n`` numbers) of ``contributions``.
+
+    The order of ``backward()``, which adds the copies' contributions to a
+    parameter's gradient one after the other: the same numbers, rounded the
+    same way (NumPy's ``cumsum`` adds sequentially, unlike its pairwise ``sum``).
+    """
+    table = np.empty((len(start), 1 + n))
+    table[:, 0] = start
+    table[:, 1:] = np.stack(as_columns(contributions, n))[:, order]
+    return np.cumsum(table, axis=1)[:, -1].tolist()
 
 
 def as_columns(values: Sequence[object], n: int) -> list[Array]:

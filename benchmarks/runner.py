@@ -180,7 +180,7 @@ def measure_memory(workload: Workload) -> list[Memory]:
 
 
 # ---------------------------------------------------------------- the table
-ENGINES = ("floats", "autograd", "compiled", "micrograd")
+ENGINES = ("floats", "autograd", "compiled", "micrograd", "vectorised")
 
 
 def _ms(seconds: float | None) -> str:
@@ -215,12 +215,32 @@ def format_results(
     ]
     for t in timings:
         m = t.medians
-        f, a, c, mg = (m.get(e) for e in ENGINES)
+        f, a, c, mg, _ = (m.get(e) for e in ENGINES)
         gc_mode = "on" if t.gc_enabled else "off"
         out.append(
             f"| {t.workload} | {gc_mode} | {_ms(f)} | {_ms(a)} | {_ms(c)} | {_ms(mg)} "
             f"| {_ratio(mg, a)} | {_ratio(mg, c)} | {_ratio(a, f)} | {_ratio(c, f)} |"
         )
+    points = {w.name: w.extra.get("points") for w in workloads}
+    vectorised = [t for t in timings if t.medians.get("vectorised") is not None]
+    if vectorised:
+        out += [
+            "",
+            "The moons step vectorised (`compile_graph(..., vectorize=True)`: each sample's repeated piece "
+            "run once over NumPy arrays). Ratios: how many times *faster* than the hand-written floats and "
+            "than the scalar replay.",
+            "",
+            "| moons points | GC | floats | compiled | vectorised | floats ÷ vectorised "
+            "| compiled ÷ vectorised |",
+            "|---|---|---:|---:|---:|---:|---:|",
+        ]
+        for t in vectorised:
+            f, c, v = (t.medians.get(e) for e in ("floats", "compiled", "vectorised"))
+            gc_mode = "on" if t.gc_enabled else "off"
+            shown = f"{points[t.workload]:,}" if points.get(t.workload) else t.workload
+            out.append(
+                f"| {shown} | {gc_mode} | {_ms(f)} | {_ms(c)} | {_ms(v)} | {_ratio(f, v)} | {_ratio(c, v)} |"
+            )
     if memory:
         out += [
             "",

@@ -7,7 +7,9 @@ from a known state, for the agreement check that runs before any timing.
 
 Engines: ``floats`` (written by hand, ``benchmarks.floats``), ``autograd``
 (this project, interpreted), ``compiled`` (this project, ``compile_graph``:
-the graph is recorded once, then replayed) and ``micrograd`` (0.1.0).
+the graph is recorded once, then replayed), ``vectorised`` (``compile_graph(...,
+vectorize=True)``: a sample's repeated piece replayed once over NumPy arrays)
+and ``micrograd`` (0.1.0).
 """
 
 from __future__ import annotations
@@ -94,8 +96,11 @@ def _zero(params: Iterable) -> None:
         p.grad = 0.0
 
 
-def moons(n_points: int, seed: int = 0) -> Workload:
-    """One training step of micrograd's demo: forward, backward, SGD; the same weights for every engine."""
+def moons(n_points: int, seed: int = 0, micrograd: bool = True, name: str = "moons step") -> Workload:
+    """One training step of micrograd's demo: forward, backward, SGD; the same weights for every engine.
+
+    ``micrograd=False`` leaves micrograd out (at 1,000 points one of its steps takes seconds).
+    """
     from nn import MLP
     from nn.data import make_moons
 
@@ -165,6 +170,29 @@ def moons(n_points: int, seed: int = 0) -> Workload:
         replay()
         return [p.grad for p in compiled_params]
 
+    # The vectorised step: the same recorded graph, each sample's repeated piece run once over arrays.
+    vector_model = MLP(SIZES[0], SIZES[1:], seed=seed)
+    vector_params = vector_model.parameters()
+    for p, x in zip(vector_params, initial, strict=True):
+        p.data = x
+    vector_inputs = [[Value(a), Value(b)] for a, b in X]
+    vector_recorded = hinge_objective([vector_model(x) for x in vector_inputs], y, vector_params)
+    started = time.process_time()
+    vector_replay = compile_graph(vector_recorded, vectorize=True)
+    vector_compile_seconds = time.process_time() - started
+
+    def vector_step() -> None:
+        _zero(vector_params)
+        vector_replay()
+        _sgd(vector_params, LEARNING_RATE)
+
+    def vector_gradients() -> list[float]:
+        for p, x in zip(vector_params, initial, strict=True):
+            p.data = x
+        _zero(vector_params)
+        vector_replay()
+        return [p.grad for p in vector_params]
+
     float_layers = floats.split_mlp(initial, SIZES)
 
     def float_gradients() -> list[float]:
@@ -172,7 +200,7 @@ def moons(n_points: int, seed: int = 0) -> Workload:
         return floats.flatten_mlp(grads)
 
     return Workload(
-        name="moons step",
+        name=name,
         description=(
             f"micrograd's demo: MLP(2, [16, 16, 1]), {n_points} points, hinge loss + 1e-4·Σp², "
             "forward + backward + SGD"
@@ -181,12 +209,19 @@ def moons(n_points: int, seed: int = 0) -> Workload:
             Case("floats", lambda: floats.moons_step(float_layers, X, y, LEARNING_RATE), float_gradients),
             Case("autograd", interpreted(ours_loss, o_params), gradients_of(ours_loss, o_params)),
             Case("compiled", compiled_step, compiled_gradients),
-            Case("micrograd", interpreted(theirs_loss, t_params), gradients_of(theirs_loss, t_params)),
+            Case("vectorised", vector_step, vector_gradients),
+            *(
+                [Case("micrograd", interpreted(theirs_loss, t_params), gradients_of(theirs_loss, t_params))]
+                if micrograd
+                else []
+            ),
         ],
         extra={
             "compile seconds": compile_seconds,
+            "vectorised compile seconds": vector_compile_seconds,
             "compile memory, bytes per node": round(compile_bytes / replay.num_nodes),
             "graph nodes": replay.num_nodes,
+            "points": n_points,
         },
     )
 

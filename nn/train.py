@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from autograd import Value, compile_graph, no_grad
+from autograd import Value, compile_graph, no_grad, topological_order
 from autograd.compile import compile_sample
 
 from .checks import int_at_least
@@ -266,7 +266,9 @@ class _VectorisedSteps(_InterpretedSteps):
             raise ValueError("the model's outputs are not all Values")
         self.replay = compile_sample(outputs, self.inputs)
         # batch → (the predictions as leaves, their flat list, the compiled loss)
-        self.losses: dict[tuple[int, ...], tuple[list[Prediction], list[Value], Callable[[], float]]] = {}
+        self.losses: dict[
+            tuple[int, ...], tuple[list[Prediction], list[Value], Callable[[], float], list[int]]
+        ] = {}
 
     def __call__(self, xb: list, yb: list, key: tuple[int, ...]) -> tuple[list[Prediction], float]:
         outputs = self.replay.forward(np.asarray(xb, dtype=float))  # n × outputs
@@ -278,15 +280,20 @@ class _VectorisedSteps(_InterpretedSteps):
             rows = [leaves[i : i + width] for i in range(0, len(leaves), width)]
             predictions: list[Prediction] = rows if self.several else [row[0] for row in rows]
             value = _loss_value(self.loss, predictions, yb)
-            entry = self.losses[key] = (predictions, leaves, compile_graph(value))
-        predictions, leaves, loss_step = entry
+            # The order in which backward() on this loss reaches the samples: the last one it
+            # meets in topological order first. The parameters' gradients add up in that order.
+            position = {leaf: i for i, leaf in enumerate(topological_order(value))}
+            first = [min(position.get(leaf, -1) for leaf in leaves[i : i + width]) for i in range(len(rows))]
+            order = sorted(range(len(rows)), key=first.__getitem__, reverse=True)
+            entry = self.losses[key] = (predictions, leaves, compile_graph(value), order)
+        predictions, leaves, loss_step, order = entry
         for leaf, number in zip(leaves, numbers, strict=True):
             leaf.data = number
             leaf.grad = 0.0
         loss = loss_step()
         if math.isfinite(loss):
             grads = np.array([leaf.grad for leaf in leaves]).reshape(outputs.shape)
-            self.replay.backward(grads)
+            self.replay.backward(grads, order)
         return predictions, loss
 
 

@@ -143,5 +143,11 @@ def test_bad_sizes_are_refused(bad):
 
 
 def test_sizes_keep_defaults_for_unnamed_workloads():
-    assert parse_sizes("chain=600") == {"moons": 100, "chain": 600, "wide": 100_000, "pairwise": 100_000}
+    assert parse_sizes("chain=600") == {
+        "moons": 100,
+        "chain": 600,
+        "wide": 100_000,
+        "pairwise": 100_000,
+        "moons_large": 1_000,
+    }
     assert parse_sizes("pairwise=10")["pairwise"] == 10
