@@ -44,7 +44,6 @@ True
 False
 >>> check("99.1", ...)
 99.1: not answered yet (replace the ... with your answer, then run this cell again)
-False
 >>> del EXERCISES["99.1"]
 """
 
@@ -60,10 +59,14 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 __all__ = [
     "EXERCISES",
     "STRICT",
     "Checker",
+    "array",
+    "expect_arrays_close",
     "Wrong",
     "call",
     "check",
@@ -72,6 +75,7 @@ __all__ = [
     "expect",
     "expect_close",
     "fresh_random",
+    "items",
     "number",
     "numbers",
 ]
@@ -144,15 +148,17 @@ def exercise(exercise_id: str, *, hint: str, wrong: Sequence[Any] = ()) -> Calla
     return register
 
 
-def _fail(message: str) -> bool:
+def _fail(message: str) -> None:
     if STRICT:
         raise AssertionError(message)
     print(message)
-    return False
 
 
-def check(exercise_id: str, answer: Any, test: Callable[[Any], object] | None = None, hint: str = "") -> bool:
-    """Check ``answer`` to exercise ``exercise_id``: print ✓, "not answered yet" or a hint; return whether it passed.
+def check(exercise_id: str, answer: Any, test: Callable[[Any], object] | None = None, hint: str = "") -> None:
+    """Check ``answer`` to exercise ``exercise_id``: print ✓, "not answered yet" or what is wrong and a hint.
+
+    It returns nothing, so that a check cell shows only its message (the verdict itself is
+    ``EXERCISES[exercise_id](answer)``).
 
     ``answer`` left as ``...`` is "not answered yet". With :data:`STRICT` (the solutions),
     anything but a pass raises ``AssertionError``.
@@ -161,15 +167,15 @@ def check(exercise_id: str, answer: Any, test: Callable[[Any], object] | None = 
     ``hint`` here; ``test`` then returns a truth value or raises with a message.)
     """
     if answer is Ellipsis:
-        return _fail(
-            f"{exercise_id}: not answered yet (replace the ... with your answer, then run this cell again)"
-        )
+        _fail(f"{exercise_id}: not answered yet (replace the ... with your answer, then run this cell again)")
+        return
     if test is not None:
         checker = Checker(exercise_id, lambda a: bool(test(a)) or None, hint)
     elif exercise_id in EXERCISES:
         checker = EXERCISES[exercise_id]
     else:
-        return _fail(f"{exercise_id}: there is no such exercise (is the id spelt as in the lesson?)")
+        _fail(f"{exercise_id}: there is no such exercise (is the id spelt as in the lesson?)")
+        return
     if STRICT:
         with contextlib.redirect_stdout(io.StringIO()):  # the message is raised instead
             passed = checker(answer)
@@ -179,7 +185,6 @@ def check(exercise_id: str, answer: Any, test: Callable[[Any], object] | None = 
         passed = checker(answer)
     if passed:
         print(checker.message)
-    return passed
 
 
 # ---------------------------------------------------------------- helpers for checkers
@@ -222,23 +227,56 @@ def number(answer: Any, what: str = "The answer") -> float:
     return value
 
 
+def items(answer: Any, count: int, what: str = "The answer") -> list[Any]:
+    """``answer``'s items: exactly ``count`` of them, in order (a tuple, a list or a 1-D array), or :class:`Wrong`."""
+    if answer is None or isinstance(answer, (str, bytes, dict, set, frozenset)) or callable(answer):
+        raise Wrong(f"{what} is {type(answer).__name__}; {count} items in order (a tuple) are expected.")
+    if getattr(answer, "ndim", 1) == 0:
+        raise Wrong(f"{what} is a single number; {count} items in order (a tuple) are expected.")
+    try:
+        found = list(answer)[: count + 1]
+    except Exception:
+        raise Wrong(f"{what} ({type(answer).__name__}) is not a sequence of {count} items.") from None
+    if len(found) != count:
+        raise Wrong(
+            f"{what} has {'more than ' if len(found) > count else ''}{len(found)} items; {count} are expected."
+        )
+    return found
+
+
 def numbers(answer: Any, count: int, what: str = "The answer") -> list[float]:
     """``answer`` as exactly ``count`` finite floats (a tuple, a list or a 1-D array), or :class:`Wrong`."""
-    if answer is None or isinstance(answer, (str, bytes, dict, set, frozenset)) or callable(answer):
-        raise Wrong(f"{what} is {type(answer).__name__}; {count} numbers in order (a tuple) are expected.")
-    if getattr(answer, "ndim", 1) != 1:
+    if getattr(answer, "ndim", 1) not in (0, 1):
         raise Wrong(
             f"{what} has shape {getattr(answer, 'shape', '?')}; {count} numbers in a row are expected."
         )
+    return [number(item, f"Item {i} of {what.lower()}") for i, item in enumerate(items(answer, count, what))]
+
+
+def array(answer: Any, shape: tuple[int, ...], what: str = "The answer") -> np.ndarray:
+    """``answer`` as a finite float NumPy array of exactly ``shape``, or :class:`Wrong` saying why not."""
+    if answer is None or isinstance(answer, (str, bytes, dict, set)) or callable(answer):
+        raise Wrong(f"{what} is {type(answer).__name__}; an array of shape {shape} is expected.")
     try:
-        items = list(answer)[: count + 1]
-    except Exception:
-        raise Wrong(f"{what} ({type(answer).__name__}) is not a sequence of {count} numbers.") from None
-    if len(items) != count:
-        raise Wrong(
-            f"{what} has {'more than ' if len(items) > count else ''}{len(items)} items; {count} are expected."
-        )
-    return [number(item, f"Item {i} of {what.lower()}") for i, item in enumerate(items)]
+        result = np.array(answer, dtype=float)
+    except (TypeError, ValueError, OverflowError) as error:
+        raise Wrong(f"{what} is not an array of numbers: {_short(error)}.") from None
+    if result.shape != tuple(shape):
+        raise Wrong(f"{what} has shape {result.shape}; {tuple(shape)} is expected.")
+    if not np.all(np.isfinite(result)):
+        raise Wrong(f"{what} contains NaN or infinity.")
+    return result
+
+
+def expect_arrays_close(
+    ours: np.ndarray, expected: np.ndarray, what: str, rel: float = 1e-7, abs_: float = 1e-10
+) -> bool:
+    """``True`` if the arrays agree elementwise, else :class:`Wrong` naming the worst entry (not its right value)."""
+    gap = np.abs(ours - expected) - (abs_ + rel * np.abs(expected))
+    if np.all(gap <= 0):
+        return True
+    index = tuple(int(i) for i in np.unravel_index(int(np.argmax(gap)), gap.shape))
+    raise Wrong(f"{what} is not right: entry {list(index)} is {ours[index]!r}.")
 
 
 def expect(condition: bool, message: str) -> bool:

@@ -7,6 +7,7 @@ the lessons *and* the solutions, where every check is strict. These tests look a
 from __future__ import annotations
 
 import importlib.util
+import math
 import re
 from pathlib import Path
 
@@ -197,3 +198,28 @@ def test_the_strict_cell_makes_course_strict(tmp_path, monkeypatch):
             course.check("Exercise 1", 3, lambda a: a == 4, hint="hint here")
     finally:
         course.STRICT = False
+
+
+def lesson_00_namespace(notebook) -> dict:
+    """Lesson 00's engine as the notebook defines it: its code cells up to ``build_topo``, run."""
+    namespace: dict = {"math": math}
+    for cell in code_cells(notebook):
+        if "import torch" in cell.source:
+            continue  # the imports: the engine needs only math
+        exec(cell.source.replace("%matplotlib inline", ""), namespace)
+        if "def build_topo" in cell.source:
+            return namespace
+    raise AssertionError("lesson 00 defines no build_topo")
+
+
+def test_lesson_00_prints_the_same_topological_order_on_every_run():
+    """The order depends only on the graph, not on where the nodes sit in memory (no set iteration):
+    the lecture's neuron, built 40 times at different addresses, is always ordered the same way."""
+    namespace = lesson_00_namespace(read(NOTEBOOKS / "00_engine_from_scratch.ipynb"))
+    keep = []  # keep every graph alive, so that each new one lands at new addresses
+    orders = set()
+    for _ in range(40):
+        nodes = namespace["neuron"](namespace["Value"])
+        keep.append(nodes)
+        orders.add(tuple(node.label for node in namespace["build_topo"](nodes["o"])))
+    assert len(orders) == 1, orders
