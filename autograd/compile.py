@@ -44,19 +44,18 @@ Big graphs: pieces of code, written once and run many times
 A batch of 100 samples through an MLP is 100 copies of one computation, with
 other numbers (the samples' inputs and targets) but the same operations on the
 same parameters. Writing all of it out (65,000 lines for micrograd's moons
-demo) makes Python's compiler the slowest part of training: seconds, and
-hundreds of megabytes. So a graph of more than ``PIECE_NODES`` nodes is cut
-into *pieces*, each a generator function that runs its forward pass, hands
-over its results (``yield``), then receives its outputs' gradients and runs its
-backward pass. A sub-graph that appears several times with the same structure
-(a sample's forward pass and loss term: the same operations, wired the same
-way, only its leaves and constants may differ) is written once, as one piece
-that takes the leaves and constants as arguments, and called once per copy.
-The rest of the graph is cut into pieces of at most ``PIECE_NODES`` nodes.
-``step.source`` shows every distinct piece, then ``replay``, the loop that
-calls them: all forward passes in topological order, then all backward passes
-in reverse order. The numbers that pass from one piece to another live in two
-lists, ``V`` (values) and ``G`` (gradients).
+demo) makes Python's compiler the slowest part of training. So a graph of more
+than ``PIECE_NODES`` nodes is cut into *pieces*, each a generator function
+that runs its forward pass, hands over its results (``yield``), then receives
+its outputs' gradients and runs its backward pass. A sub-graph that appears
+several times with the same structure (a sample's forward pass and loss term:
+the same operations, wired the same way, only its leaves and constants may
+differ) is written once, as one piece that takes the leaves and constants as
+arguments, and called once per copy. The rest of the graph is cut into pieces
+of at most ``PIECE_NODES`` nodes. ``step.source`` shows every distinct piece,
+then ``replay``, the loop that calls them: all forward passes in topological
+order, then all backward passes in reverse order. The numbers that pass from
+one piece to another live in two lists, ``V`` (values) and ``G`` (gradients).
 
 What is replayed, and what is not (the same contract as ``torch.jit.trace``)
 ---------------------------------------------------------------------------
@@ -84,7 +83,8 @@ order ``backward()`` adds them: nodes are visited in the reverse of the same
 topological order, within a piece and from piece to piece (a piece covers
 consecutive nodes of that order). An intermediate gradient starts as
 ``0.0 + (first contribution)``, as ``backward()`` sets it to ``0.0`` and adds.
-So values and gradients are the ones ``backward()`` computes, bit for bit.
+So values and gradients are the ones ``backward()`` computes, bit for bit
+(with ``vectorize=False``, the default).
 
 What is written back
 --------------------
@@ -107,16 +107,39 @@ everything is written at the end, after both passes have succeeded. (When
 several operations would fail, the replay reports the first in topological
 order, which need not be the first your code would meet when rebuilding.)
 
+Vectorised: one call per step, not per sample
+---------------------------------------------
+``compile_graph(output, vectorize=True)`` runs each piece that repeats across
+the samples of a batch *once*, over NumPy arrays: every number that differs
+from sample to sample is an array (one number per sample), every number the
+same in all of them (the parameters) a plain float, and each line of the
+piece one NumPy operation for the whole batch. A layer of neurons (chains
+``bias + Σ w·x`` over the same inputs) becomes a matrix product. Values and
+gradients are then ``backward()``'s to about 1e-12 relative, not bit for bit
+(see ``autograd/compile_vector.py``, which writes those pieces).
+:func:`compile_sample` goes one step further: it compiles the graph of *one*
+sample, with its inputs as leaves, into a replay that serves batches of any
+size (``fit(compile=True)`` uses it).
+
+Where the code lives
+--------------------
+``autograd/compile_pieces.py`` reads the graph and cuts it into pieces (the
+one place that decodes a node's parents and constants: ``_inputs``);
+``autograd/compile_source.py`` writes a piece's lines from its operations'
+expressions; ``autograd/compile_vector.py`` writes them over arrays; this
+module runs them (``replay`` and the loop over the pieces) and holds the
+public ``compile_graph``, ``compile_sample`` and ``CompiledGraph``.
+
 Cost
 ----
 Compiling costs a few microseconds per node to find the repeated pieces, plus
-Python's compiler on the distinct pieces only: for the moons demo's 65,614
-nodes about 0.2 s (two interpreted training steps) and some 340 bytes of
-memory per node (see ``benchmarks/RESULTS.md``). A replay costs under 200 ns
-per node, against about 1,500 ns per node to build and backpropagate the
-graph with ``Value``\\ s. Python's cyclic garbage collector is paused while
-compiling and replaying: neither creates reference cycles, and the collector
-would otherwise scan the whole heap over and over.
+Python's compiler on the distinct pieces only; a replay costs a small fraction
+of building and backpropagating the graph with ``Value``\\ s. The measured
+figures (compile seconds, bytes per node, milliseconds per step) are in
+``benchmarks/RESULTS.md``, produced by ``python -m benchmarks``. Python's
+cyclic garbage collector is paused while compiling and replaying: neither
+creates reference cycles, and the collector would otherwise scan the whole
+heap over and over.
 """
 
 from __future__ import annotations
@@ -271,7 +294,8 @@ class _ScalarUnit:
         deque(map(G.__setitem__, call.input_slots, run.send(call.outputs(G) + call.inputs(G))), 0)
 
     def write_back(self, run) -> None:
-        next(run, None)
+        if self.written:
+            next(run, None)
 
 
 class _BatchUnit:
@@ -319,10 +343,13 @@ class _BatchUnit:
         n, held = self.n, self.held
         grads = np.array(self.get_outputs(G), dtype=float).reshape(n, self.k).T if self.k else ()
         with self._naming_the_copy():
-            contributions, values, gradients = run.send(tuple(grads))
+            contributions, values, gradients, summed = run.send(tuple(grads))
         if held:  # each parameter's contributions, summed over the copies (one pairwise sum for all)
-            totals = np.stack(as_columns(contributions[:held], n)).sum(axis=1).tolist()
-            for s, total in zip(self.held_slots, totals, strict=True):
+            totals = np.array(summed, dtype=float)
+            arrays = [i for i, c in enumerate(contributions[:held]) if c.__class__ is not float]
+            if arrays:  # (a parameter used only by fused layers has all its sum in `summed`)
+                totals[arrays] += np.stack(as_columns([contributions[i] for i in arrays], n)).sum(axis=1)
+            for s, total in zip(self.held_slots, totals.tolist(), strict=True):
                 G[s] += total
         if self.width:
             flat = np.column_stack(as_columns(contributions[held:], n)).ravel()
@@ -346,6 +373,8 @@ class _BatchUnit:
             raise
 
     def write_back(self, run) -> None:
+        if not self.nodes[0]:
+            return
         values, gradients = self.written
         values, gradients = as_columns(values, self.n), as_columns(gradients, self.n)
         for c, nodes in enumerate(self.nodes):
@@ -548,7 +577,9 @@ class _Program:
                 outputs = group[0].outputs(walk, output)
                 what = f"A sub-graph of {len(group[0].nodes)} nodes found {len(group)} times in the graph"
                 self.parts.append(
-                    vector_piece_source(name, group[0], order_e, held, shown, outputs, positions, forms, what)
+                    vector_piece_source(
+                        name, group[0], order_e, held, shown, outputs, positions, forms, what, fuse=True
+                    )
                 )
                 units[number] = _BatchUnit(
                     name,
@@ -756,7 +787,7 @@ class SampleReplay:
             raise ValueError(f"SampleReplay.backward: grads must have shape {(self._n, len(self.outputs))}")
         run, self._run = self._run, None
         with self._errors(), np.errstate(all="ignore"):
-            contributions, _, _ = run.send(tuple(grads.T))
+            contributions, _, _, _ = run.send(tuple(grads.T))  # nothing fused: no sums
             held = contributions[: len(self.parameters)]
             start = [p.grad for p in self.parameters]
             totals = (

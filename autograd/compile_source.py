@@ -139,53 +139,53 @@ class _Writer:
         return lines, done
 
     def backward(
-        self, nodes: Sequence[Value], done: Sequence[tuple[str, dict[str, str]]], received: set[Value]
+        self, nodes: Sequence[Value], done: Sequence[tuple[str, dict[str, str]]], received: set[Value] | None
     ) -> list[str]:
-        """From the last node back: each adds (its gradient × local derivative) to its parents'."""
+        """From the last node back: each adds (its gradient × local derivative) to its parents'.
+
+        ``received=None`` continues the backward pass of an earlier call (the
+        gradients it started stay started), for a pass written in several runs.
+        """
         lines: list[str] = []
-        emit = lines.append
-        started = set(received)
+        self.emit = lines.append
+        if received is not None:
+            self.started = set(received)
         grad_of, rewrite = self.grad_of, self.rewrite
-
-        def add(target: Value, derivative: str, g: str, mapping: dict[str, str]) -> None:
-            """``grad += g * (local)``; ``grad = 0.0 + ...`` for an intermediate gradient's first one.
-
-            ``0.0 + ...`` is what ``backward()`` computes (it sets the gradient to
-            0.0, then adds): the same number, down to the sign of a zero.
-            """
-            sign, term = contribution(_fill(derivative, mapping), g)
-            grad = grad_of(target)
-            if self.arrays:  # never in place: an array may be shared by several gradients
-                if target in started:
-                    emit(f"{grad} = {grad} {sign} {term}")
-                else:
-                    started.add(target)
-                    emit(f"{grad} = {term}" if sign == "+" else f"{grad} = -{term}")
-            elif target in started:
-                emit(f"{grad} {sign}= {term}")
-            else:
-                started.add(target)
-                emit(f"{grad} = 0.0 {sign} {term}")
-
         for node, (text, mapping) in zip(reversed(nodes), reversed(done), strict=True):
             operation = node._operation
             g = grad_of(node)
-            emit(f"# {text}")
+            self.emit(f"# {text}")
             if operation.nary:
                 for parent in _parents(node):
-                    add(
-                        parent,
-                        rewrite(operation, operation.derivatives["x"]),
-                        g,
-                        {**mapping, "x": self.value_of(parent)},
+                    derivative = rewrite(operation, operation.derivatives["x"])
+                    self.add(
+                        parent, *contribution(_fill(derivative, {**mapping, "x": self.value_of(parent)}), g)
                     )
             else:
                 for name, parent in zip(operation.value_inputs, _parents(node), strict=True):
                     derivative = operation.derivatives.get(name)
                     if derivative is not None:  # None: a forward-only input, which no gradient reaches
-                        add(parent, rewrite(operation, derivative), g, mapping)
-        self.started = started
+                        self.add(parent, *contribution(_fill(rewrite(operation, derivative), mapping), g))
         return lines
+
+    def add(self, target: Value, sign: str, term: str) -> None:
+        """``grad += g * (local)``; ``grad = 0.0 + ...`` for an intermediate gradient's first one.
+
+        ``0.0 + ...`` is what ``backward()`` computes (it sets the gradient to
+        0.0, then adds): the same number, down to the sign of a zero.
+        """
+        grad, started = self.grad_of(target), self.started
+        if self.arrays:  # never in place: an array may be shared by several gradients
+            if target in started:
+                self.emit(f"{grad} = {grad} {sign} {term}")
+            else:
+                started.add(target)
+                self.emit(f"{grad} = {term}" if sign == "+" else f"{grad} = -{term}")
+        elif target in started:
+            self.emit(f"{grad} {sign}= {term}")
+        else:
+            started.add(target)
+            self.emit(f"{grad} = 0.0 {sign} {term}")
 
 
 class _Names:

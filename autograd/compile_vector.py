@@ -16,6 +16,16 @@ receives one contribution per sample (``g7 * x1``: an array); its gradient
 is their sum, which the replay adds to the parameter's gradient at the end,
 as ``backward()`` adds the samples' contributions one by one.
 
+A layer of neurons, one matrix product
+--------------------------------------
+A neuron sums ``bias + w₀·x₀ + w₁·x₁ + ...``: a chain of products of a
+parameter and a per-sample number. Chains over the same inputs (a layer) are
+fused (:class:`_Layer`): ``Z = W @ X`` computes them all, and the backward
+pass is ``Wᵀ @ G`` for the inputs and ``G @ Xᵀ`` for the parameters, already
+summed over the samples: backpropagation in matrix form, found in the
+scalar graph. Only ``compile_graph(..., vectorize=True)``
+fuses; the sums then round in NumPy's order.
+
 One definition per operation, here too
 ---------------------------------------
 No operation is written twice: each line is the operation's own ``forward`` or
@@ -513,6 +523,7 @@ def vector_piece_source(
     written: Sequence[int],
     forms: ArrayForms,
     what: str,
+    fuse: bool = False,
 ) -> str:
     """A generator function computing one piece for every sample at once.
 
@@ -523,7 +534,9 @@ def vector_piece_source(
     resumed with their gradients, it runs the backward pass and yields the
     inputs' gradient contributions (each an array of one contribution per
     copy, summed by the caller), then the values and gradients of the nodes
-    at ``written``.
+    at ``written``, then the held inputs' contributions already summed over
+    the copies (``fuse=True``: by the matrix products of fused layers, see
+    :class:`_Layer`; else zeros).
     """
     inside = {node: j for j, node in enumerate(piece.nodes)}
     outside = {node: e for e, node in enumerate(piece.inputs)}
@@ -546,28 +559,186 @@ def vector_piece_source(
     arguments = [f"x{e}" for e in order] + sorted(
         {s for s in shown if s.startswith("c")}, key=lambda s: int(s[1:])
     )
-    forward, done = writer.forward(piece.nodes)
-    backward = writer.backward(piece.nodes, done, set(outputs))
+    held_inputs = {piece.inputs[e]: e for e in order[:held]}
+    layers = _layers(piece, held_inputs, set(order[held:]), constant_at, outputs, written) if fuse else []
+    # The nodes in order, with each fused layer in place of its chains' nodes (before the first node after
+    # all of its inputs).
+    skipped = {node for layer in layers for node in layer.inside}
+    at: dict[int, list[_Layer]] = {}
+    for layer in layers:
+        at.setdefault(layer.after, []).append(layer)
+    steps: list[list[Value] | _Layer] = [[]]
+    for k in range(-1, len(piece.nodes)):
+        if k >= 0 and piece.nodes[k] not in skipped:
+            steps[-1].append(piece.nodes[k])
+        for layer in at.get(k, ()):
+            steps += [layer, []]
+    forward: list[str] = []
+    done: dict[int, list] = {}
+    for q, step in enumerate(steps):
+        if isinstance(step, list):
+            lines, done[q] = writer.forward(step)
+            forward += lines
+        else:
+            forward += step.forward(q, value_of)
+    backward: list[str] = []
+    writer.started = set(outputs)
+    for q in reversed(range(len(steps))):
+        step = steps[q]
+        if isinstance(step, list):
+            backward += writer.backward(step, done[q], None)
+        else:
+            writer.emit = backward.append
+            step.backward(q, writer, held_inputs)
     untouched = [f"gx{e} = 0.0" for e, node in enumerate(piece.inputs) if node not in writer.started]
     results = "".join(f"{value_of(n)}, " for n in outputs)
     given = "".join(f"{grad_of(n)}, " for n in outputs)
     kinds = (
         f"x{', x'.join(map(str, order[:held]))}: the same in every copy; the others: arrays" if held else ""
     )
+    totals = [f"t{e} = 0.0" for e in order[:held]] if layers else []
     lines = [
         f'"""{what}: forward, then (once resumed with the gradients) backward, over arrays."""',
         *([f"# {kinds}"] if kinds else []),
         *forward,
         "# Hand over the results; receive their gradients (arrays: one number per copy).",
         f"{given} = yield ({results})",
+        *(["# t{e}: contributions already summed over the copies (by a fused layer)."] if layers else []),
+        *totals,
         *backward,
         *(["# Inputs that no gradient reaches."] if untouched else []),
         *untouched,
-        "# Hand back the inputs' contributions, and the numbers of the nodes to write back.",
+        "# Hand back the inputs' contributions, the numbers of the nodes to write back, the sums.",
         f"yield ({''.join(f'gx{e}, ' for e in order)}), "
-        f"({''.join(f'v{j}, ' for j in written)}), ({''.join(f'g{j}, ' for j in written)})",
+        f"({''.join(f'v{j}, ' for j in written)}), ({''.join(f'g{j}, ' for j in written)}), "
+        f"({''.join(f't{e}, ' if layers else '0.0, ' for e in order[:held])})",
     ]
     return f"def {name}({', '.join(arguments)}):\n" + _indent(lines)
+
+
+#: A chain of at least this many terms ``w·x`` is fused into a matrix product.
+FUSED_TERMS = 4
+
+
+def _is(operation: object, forward: str) -> bool:
+    """An operation of two ``Value`` inputs whose forward expression is ``forward`` (``"a * b"``)."""
+    return (
+        operation is not None
+        and not operation.nary
+        and operation.forward == forward
+        and len(operation.value_inputs) == 2
+        and not operation.stored_numbers
+    )
+
+
+class _Layer:
+    """Chains ``start + w₀·x₀ + w₁·x₁ + ...`` over the same ``x``\\ s (``w``: parameters): one matrix product.
+
+    A neuron is such a chain (its bias, then one product per input), and a
+    layer of neurons reads the same inputs: ``Z = W @ X`` computes every
+    chain at once (``X``: the inputs stacked, one row per input, one column
+    per copy; ``W``: the parameters). Backward: the inputs' gradients are
+    ``Wᵀ @ G`` and the parameters' ``G @ Xᵀ`` (already summed over the
+    copies). The products add up in another order than the chain's.
+    """
+
+    def __init__(self, chains: list, after: int) -> None:
+        self.chains, self.after = chains, after
+        self.xs = [x for _, x in chains[0].terms]
+        # Every node the layer computes or makes unnecessary: the chains' products and sums.
+        self.inside = {node for chain in chains for node in (*chain.inside, chain.end)}
+
+    def forward(self, q: int, value_of) -> list[str]:
+        rows = ", ".join("(" + "".join(f"{value_of(w)}, " for w, _ in c.terms) + ")" for c in self.chains)
+        lines = [
+            f"# A fused layer: {len(self.chains)} chains of {len(self.xs)} products w·x, one matrix product.",
+            f"X{q} = np.stack(({''.join(f'{value_of(x)}, ' for x in self.xs)}))",
+            f"W{q} = np.array(({rows},))",
+            f"Z{q} = W{q} @ X{q}",
+        ]
+        for j, chain in enumerate(self.chains):
+            lines.append(f"{value_of(chain.end)} = {value_of(chain.start)} + Z{q}[{j}]")
+        return lines
+
+    def backward(self, q: int, writer: _Writer, held_inputs: dict) -> None:
+        emit = writer.emit
+        emit(f"# The fused layer {q}: inputs' gradients Wᵀ @ G, parameters' G @ Xᵀ (summed over the copies).")
+        emit(f"G{q} = np.stack(({''.join(f'{writer.grad_of(c.end)}, ' for c in self.chains)}))")
+        emit(f"GX{q} = W{q}.T @ G{q}")
+        emit(f"GW{q} = G{q} @ X{q}.T")
+        for i, x in enumerate(self.xs):
+            writer.add(x, "+", f"GX{q}[{i}]")
+        for j, chain in enumerate(self.chains):
+            for i, (w, _) in enumerate(chain.terms):
+                e = held_inputs[w]
+                emit(f"t{e} = t{e} + GW{q}[{j}, {i}]")
+            writer.add(chain.start, "+", writer.grad_of(chain.end))
+
+
+class _Chain:
+    __slots__ = ("start", "terms", "end", "inside")
+
+    def __init__(self, start: Value, term: tuple[Value, Value], end: Value, product: Value) -> None:
+        self.start, self.terms, self.end, self.inside = start, [term], end, [product]
+
+
+def _layers(piece: _Piece, held_inputs: dict, own: set, constant_at: dict, outputs, written) -> list[_Layer]:
+    """The chains of products of a parameter and a per-copy number in ``piece``, fused by shared inputs."""
+    nodes = piece.nodes
+    position = {node: k for k, node in enumerate(nodes)}
+    uses: dict[Value, int] = {}
+    first_use: dict[Value, int] = {}
+    varies: set[Value] = {piece.inputs[e] for e in own}
+    for k, node in enumerate(nodes):
+        parents = _inputs(node)[0]
+        for parent in parents:
+            uses[parent] = uses.get(parent, 0) + 1
+            first_use.setdefault(parent, k)
+        if any(p in varies for p in parents) or any(c.startswith("c") for c in constant_at[node]):
+            varies.add(node)
+    kept = set(outputs) | {nodes[j] for j in written}
+
+    def single_use(node: Value) -> bool:
+        return node in position and uses.get(node, 0) == 1 and node not in kept
+
+    def term(node: Value) -> tuple[Value, Value] | None:
+        if not (single_use(node) and _is(node._operation, "a * b")):
+            return None
+        a, b = _inputs(node)[0]
+        if a in held_inputs and b in varies:
+            return a, b
+        if b in held_inputs and a in varies:
+            return b, a
+        return None
+
+    chains: dict[Value, _Chain] = {}  # the last node of each chain so far → its chain
+    for node in nodes:
+        if not _is(node._operation, "a + b"):
+            continue
+        left, right = _inputs(node)[0]
+        found = term(right)
+        if found is None:
+            continue
+        chain = chains.pop(left, None) if single_use(left) else None
+        if chain is None:
+            chains[node] = _Chain(left, found, node, right)
+        else:
+            chain.terms.append(found)
+            chain.inside += [left, right]
+            chain.end = node
+            chains[node] = chain
+    groups: dict[tuple, list[_Chain]] = {}
+    for chain in chains.values():
+        if len(chain.terms) >= FUSED_TERMS:
+            groups.setdefault(tuple(x for _, x in chain.terms), []).append(chain)
+    layers = []
+    for xs, group in groups.items():
+        # The layer runs once all its inputs exist, and must before any of its chains' results is used.
+        ready = max((position.get(n, -1) for n in (*xs, *(c.start for c in group))), default=-1)
+        needed = min((first_use.get(c.end, len(nodes)) for c in group), default=len(nodes))
+        if ready < needed and all(position.get(c.start, -1) < position[c.inside[0]] for c in group):
+            layers.append(_Layer(group, ready))
+    return layers
 
 
 def shown_constants(group: Sequence[_Piece]) -> tuple[list[str], list[int], list[tuple[float, ...]]]:

@@ -345,3 +345,22 @@ def test_fit_compiled_uses_the_vectorised_replay_for_a_sample_by_sample_model():
     assert isinstance(steps, train._VectorisedSteps)
     batch_norm = nn.Sequential(nn.Layer(2, 3), nn.BatchNorm1d(3))
     assert not train._sample_by_sample(batch_norm, [[0.0, 1.0]])
+
+
+def test_a_layer_of_neurons_is_fused_into_matrix_products_and_matches_backward():
+    """Chains bias + Σ w·x over the same inputs become W @ X (forward) and Wᵀ @ G, G @ Xᵀ (backward)."""
+    params, loss = mlp_batch(25)
+    recorded = loss()
+    step = compile_graph(recorded, vectorize=True)
+    assert "fused layer" in step.source and "= W1 @ X1" in step.source
+    for p in params:
+        p.data *= 1.1
+        p.grad = -0.5
+    result = step()
+    grads = [p.grad for p in params]
+    for p in params:
+        p.grad = -0.5
+    fresh = loss()
+    fresh.backward()
+    assert close(result, fresh.data)
+    assert all(close(a, p.grad) for a, p in zip(grads, params, strict=True))
