@@ -27,40 +27,32 @@ def _leaves(*arrays_: np.ndarray) -> list[torch.Tensor]:
     return [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays_]
 
 
-# ---------------------------------------------------------------- 06.1 · the affine layer's backward
+# ---------------------------------------------------------------- 06.1 · the affine layer's backward, PyTorch's layout
 
 
 @exercise(
     "06.1",
-    hint="Y = X·W + b. Write the shapes: X is (N, n_in), W (n_in, n_out), δ = ∂L/∂Y (N, n_out). The only products "
-    "of δ with X or W that have the shapes of W and of X are Xᵀ·δ and δ·Wᵀ; b was added to every row, so its "
-    "gradient sums δ over the rows.",
+    hint="Y = X·Wᵀ + b, with W of shape (n_out, n_in) as in torch.nn.Linear. Write the shapes: X is (N, n_in), "
+    "δ = ∂L/∂Y is (N, n_out). dW must be (n_out, n_in) and dX (N, n_in): find the one product of δ with X, and of "
+    "δ with W, that has each shape. b was added to every row, so its gradient sums δ over the rows.",
     wrong=[
-        lambda X, W, b, d: (d @ W.T, d.T @ X, d.sum(axis=0)),
-        lambda X, W, b, d: (d @ W.T, X.T @ d, d.mean(axis=0)),
+        lambda X, W, b, d: (d @ W.T, X.T @ d, d.sum(axis=0)),
         lambda X, W, b, d: (d @ W, X.T @ d, d.sum(axis=0)),
-        lambda X, W, b, d: (d @ W.T, X.T @ d, d.sum(axis=1)),
+        lambda X, W, b, d: (d @ W, d.T @ X, d.mean(axis=0)),
+        lambda X, W, b, d: (d @ W, d.T @ X, d.sum(axis=1)),
     ],
 )
 def _(answer):
     rng = _rng()
     for _ in range(4):
         n, n_in, n_out = (int(k) for k in rng.integers(2, 7, size=3))
-        X, W, b, d = (
-            rng.normal(size=(n, n_in)),
-            rng.normal(size=(n_in, n_out)),
-            rng.normal(size=n_out),
-            rng.normal(size=(n, n_out)),
-        )
+        X, W = rng.normal(size=(n, n_in)), rng.normal(size=(n_out, n_in))
+        b, d = rng.normal(size=n_out), rng.normal(size=(n, n_out))
         tX, tW, tb = _leaves(X, W, b)
-        (tX @ tW + tb).backward(torch.tensor(d))
+        (tX @ tW.T + tb).backward(torch.tensor(d))
         result = call(answer, X.copy(), W.copy(), b.copy(), d.copy())
-        _compare(
-            result,
-            [tX.grad.numpy(), tW.grad.numpy(), tb.grad.numpy()],
-            ("dX", "dW", "db"),
-            f"(N={n}, {n_in}→{n_out})",
-        )
+        reference = [tX.grad.numpy(), tW.grad.numpy(), tb.grad.numpy()]
+        _compare(result, reference, ("dX", "dW", "db"), f"(N={n}, {n_in}→{n_out})")
     return True
 
 
@@ -92,7 +84,9 @@ def _(answer):
     rng = _rng()
     for trial in range(4):
         n, k = int(rng.integers(2, 8)), int(rng.integers(2, 6))
-        Z = rng.normal(size=(n, k)) * 2.0 + (800.0 if trial == 3 else 0.0)  # one batch of logits in the hundreds
+        Z = rng.normal(size=(n, k)) * 2.0 + (
+            800.0 if trial == 3 else 0.0
+        )  # one batch of logits in the hundreds
         labels = rng.integers(0, k, size=n)
         (tZ,) = _leaves(Z)
         torch.nn.functional.cross_entropy(tZ, torch.tensor(labels)).backward()
