@@ -77,36 +77,39 @@ def test_a_split_that_loses_or_repeats_rows_is_refused():
     assert not passed and "not a list of row indices" in printed
 
 
-def test_ce_grad_as_nested_lists_passes(solutions):
-    assert verdict("14.2", lambda Z, t: solutions["ce_grad"](Z, t).tolist()) == (True, "")
+def test_softmax_backward_as_nested_lists_passes(solutions):
+    assert verdict("14.2", lambda P, G: solutions["softmax_backward"](P, G).tolist()) == (True, "")
 
 
-def test_ce_grad_of_the_sum_instead_of_the_mean_is_refused():
-    passed, printed = verdict("14.2", course.EXERCISES["14.2"].wrong[0])
-    assert not passed and "does not match the engine's gradient" in printed
-
-
-def test_ce_grad_without_the_shift_is_refused_on_large_logits_without_a_warning(recwarn):
-    passed, printed = verdict("14.2", course.EXERCISES["14.2"].wrong[1])
-    assert not passed and "NaN or infinite" in printed
-    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
-
-
-def test_ce_grad_that_loops_over_the_samples_is_refused_for_its_time(monkeypatch):
+def test_softmax_backward_through_each_samples_jacobian_passes_when_given_time(monkeypatch):
+    """Right but one sample at a time: the numbers are accepted on small batches, the large one is
+    refused for its time only (with a short limit), naming the loop."""
     monkeypatch.setattr(course, "TIME_LIMIT", 0.3)
-    passed, printed = verdict("14.2", course.EXERCISES["14.2"].wrong[3])
+    passed, printed = verdict("14.2", course.EXERCISES["14.2"].wrong[4])
     assert not passed and "a Python loop over the samples is too slow" in printed
 
 
-def test_backward_returning_lists_passes(solutions):
-    assert verdict("14.3", lambda *args: [g.tolist() for g in solutions["backward"](*args)]) == (True, "")
+@pytest.mark.parametrize("index", [0, 1, 2, 3], ids=["p - g", "p * g", "diagonal only", "unweighted sum"])
+def test_softmax_backward_mistakes_are_refused(index):
+    passed, printed = verdict("14.2", course.EXERCISES["14.2"].wrong[index])
+    assert not passed and "does not match the engine's gradient" in printed
+
+
+def test_a_warning_from_the_students_numpy_code_does_not_leak(recwarn):
+    passed, _ = verdict("14.2", lambda P, G: np.log(P * 0.0))  # log(0): NumPy's divide-by-zero warning
+    assert not passed
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_input_gradient_as_nested_lists_passes(solutions):
+    assert verdict("14.3", lambda *args: solutions["input_gradient"](*args).tolist()) == (True, "")
 
 
 @pytest.mark.parametrize(
     ("index", "message"),
-    [(0, "dW1 (batch"), (1, "db1 (batch"), (2, "has shape")],
-    ids=["no ReLU slope", "bias gradients averaged", "transposed"],
+    [(0, "does not match"), (1, "does not match"), (2, "has shape")],
+    ids=["mean instead of sum", "no ReLU slope", "stopped at the hidden layer"],
 )
-def test_backward_mistakes_are_refused_naming_the_gradient(index, message):
+def test_input_gradient_mistakes_are_refused(index, message):
     passed, printed = verdict("14.3", course.EXERCISES["14.3"].wrong[index])
     assert not passed and message in printed

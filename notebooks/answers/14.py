@@ -24,26 +24,22 @@ def stratified_split(labels, n_test, seed):
 answer_1 = stratified_split
 
 # %% 14.2
-def ce_grad(Z, t):
-    Z = np.asarray(Z, dtype=float)
-    B = len(t)
-    P = np.exp(Z - Z.max(axis=1, keepdims=True))   # lesson 9's shift: no overflow, same softmax
-    P /= P.sum(axis=1, keepdims=True)              # softmax, row by row
-    P[np.arange(B), t] -= 1                        # p - one-hot(t)
-    return P / B                                   # the MEAN over the batch: each sample weighs 1/B
+def softmax_backward(P, G):
+    # dL/dz_j = sum_i G_i p_i ([i = j] - p_j) = p_j (G_j - sum_i G_i p_i): the sum is one number per row
+    return P * (G - (G * P).sum(axis=1, keepdims=True))
 
 
-answer_2 = ce_grad
+answer_2 = softmax_backward
 
 # %% 14.3
-def backward(X, t, W1, b1, W2, b2):
-    A = X @ W1 + b1                    # B×h pre-activations
-    H = np.maximum(A, 0)               # B×h hidden layer
-    dZ = ce_grad(H @ W2 + b2, t)       # B×K, exercise 2
-    dW2 = H.T @ dZ                     # h×K: every sample's contribution, summed by the product
-    db2 = dZ.sum(axis=0)               # K
-    dA = (dZ @ W2.T) * (A > 0)         # B×h: back through W2, then the ReLU's slope (1 or 0)
-    return X.T @ dA, dA.sum(axis=0), dW2, db2
+def input_gradient(X, t, W1, b1, W2, b2):
+    A = X @ W1 + b1                            # B×h pre-activations
+    Z = np.maximum(A, 0) @ W2 + b2             # B×K logits
+    dZ = np.exp(Z - Z.max(axis=1, keepdims=True))
+    dZ /= dZ.sum(axis=1, keepdims=True)        # softmax, row by row
+    dZ[np.arange(len(t)), t] -= 1              # P - one-hot: each sample's own loss (their sum, no 1/B)
+    dA = (dZ @ W2.T) * (A > 0)                 # back through W2, then the ReLU's slope (1 or 0)
+    return dA @ W1.T                           # back through W1: the affine layer's dX = δ·W1ᵀ
 
 
-answer_3 = backward
+answer_3 = input_gradient

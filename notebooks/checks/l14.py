@@ -1,12 +1,13 @@
 """Checkers of lesson 14's exercises (see ``course.py`` for what a checker promises).
 
-14.1 a stratified split; 14.2 the gradient of a batch's mean cross-entropy with respect to its
-logits, in NumPy; 14.3 the backward pass of a one-hidden-layer ReLU network in matrix form.
-The gradients are compared with the engine's ``backward()`` (``nn.losses.cross_entropy``, an
-``nn.MLP`` given the same weights) at random points. A large batch made of one small batch
-repeated many times checks that the code works on whole arrays (a loop over 200,000 samples
-runs past the time limit) without any reference formula: repeating the samples does not change
-the mean, so the engine's gradient of the small batch is the answer.
+14.1 a stratified split; 14.2 the backward pass of a softmax layer on its own (Keras's
+``Dense(10, activation="softmax")``), for any upstream gradient, over a batch in NumPy; 14.3 the
+gradient of each sample's loss with respect to its input pixels, through the ReLU network, over a
+batch in NumPy. The gradients are compared with the engine's ``backward()`` (``nn.losses.softmax``,
+an ``nn.MLP`` given the same weights) at random points. A large batch made of one small batch
+repeated many times checks that the code works on whole arrays (a loop over 200,000 samples runs
+past the time limit) without any reference formula: every row of these gradients depends on its
+own sample only, so the engine's gradients of the small batch, repeated, are the answer.
 """
 
 from __future__ import annotations
@@ -45,15 +46,18 @@ def _expect_array_close(ours: np.ndarray, expected: np.ndarray, what: str) -> bo
     return expect(close, f"{what} does not match the engine's gradient.")
 
 
-def _engine_ce_grad(Z: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """∂(mean cross-entropy)/∂Z by the engine: one ``Value`` per logit, ``backward()``."""
+def _engine_softmax_backward(Z: np.ndarray, G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(P, ∂L/∂Z) by the engine for L = Σ G ⊙ softmax(Z) (row by row): ``G`` is then ∂L/∂P."""
     logits = [[Value(float(z)) for z in row] for row in Z]
-    losses.cross_entropy(logits, [int(k) for k in t]).backward()
-    return np.array([[z.grad for z in row] for row in logits])
+    probabilities = [losses.softmax(row) for row in logits]
+    terms = [float(g) * p for g_row, p_row in zip(G, probabilities, strict=True) for g, p in zip(g_row, p_row, strict=True)]
+    sum(terms).backward()
+    P = np.array([[p.data for p in row] for row in probabilities])
+    return P, np.array([[z.grad for z in row] for row in logits])
 
 
-def _engine_mlp_grads(X, t, W1, b1, W2, b2) -> tuple[np.ndarray, ...]:
-    """The gradients of the mean cross-entropy of ``MLP(n, [h, K])`` holding these weights."""
+def _engine_input_gradient(X, t, W1, b1, W2, b2) -> np.ndarray:
+    """∂(Σ of the samples' cross-entropies)/∂X for ``MLP(n, [h, K])`` holding these weights."""
     n, h = W1.shape
     K = W2.shape[1]
     model = MLP(n, [h, K])
@@ -63,15 +67,9 @@ def _engine_mlp_grads(X, t, W1, b1, W2, b2) -> tuple[np.ndarray, ...]:
             for i, w in enumerate(neuron.w):
                 w.data = float(weights[i, j])
             neuron.b.data = float(biases[j])
-    losses.cross_entropy(model.forward_batch(X.tolist()), [int(k) for k in t]).backward()
-
-    def grads(layer) -> tuple[np.ndarray, np.ndarray]:
-        return (
-            np.array([[neuron.w[i].grad for neuron in layer.neurons] for i in range(layer.nin)]),
-            np.array([neuron.b.grad for neuron in layer.neurons]),
-        )
-
-    return (*grads(hidden), *grads(output))
+    pixels = [[Value(float(x)) for x in row] for row in X]
+    losses.cross_entropy(model.forward_batch(pixels), [int(k) for k in t], reduction="sum").backward()
+    return np.array([[x.grad for x in row] for row in pixels])
 
 
 def _repeat(copies: int, *arrays: np.ndarray) -> list[np.ndarray]:
@@ -83,9 +81,16 @@ def _repeat(copies: int, *arrays: np.ndarray) -> list[np.ndarray]:
 LARGE_BATCH = 200_000
 
 
+def _call_quietly(answer: Any, *args: Any, what: str = "Your function") -> Any:
+    """``course.call`` with NumPy's floating-point warnings off (an overflow in the student's code is
+    judged by its result, NaN or infinite, not printed as a warning)."""
+    with np.errstate(all="ignore"):
+        return call(answer, *args, what=what)
+
+
 def _call_on_large_batch(answer: Any, *args: np.ndarray) -> Any:
     try:
-        return call(answer, *args, what=f"Your function, on a batch of {len(args[0]):,} samples,")
+        return _call_quietly(answer, *args, what=f"Your function, on a batch of {len(args[0]):,} samples,")
     except Wrong as error:
         raise Wrong(f"{error} Work on whole arrays: a Python loop over the samples is too slow.") from None
 
@@ -186,7 +191,7 @@ def _rounded_shares(labels: list, n_test: int, seed: int) -> tuple[list[int], li
     return [r for r in range(len(labels)) if r not in set(test)], test
 
 
-# ---------------------------------------------------------------- 14.2 the batch's cross-entropy gradient
+# ---------------------------------------------------------------- 14.2 a softmax layer's backward pass
 
 
 def _softmax(Z: np.ndarray) -> np.ndarray:
@@ -194,53 +199,50 @@ def _softmax(Z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def _one_hot(t: np.ndarray, K: int) -> np.ndarray:
-    return np.eye(K)[t]
-
-
-def _logit_batches(rng) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Random logits ``Z`` (B×K) and targets ``t``: several sizes, one batch of logits in the hundreds."""
+def _softmax_batches(rng) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Random logits ``Z`` (B×K) and upstream gradients ``G``: several sizes, one row near one-hot."""
     generator = np.random.default_rng(rng.getrandbits(64))
     batches = []
-    for B, K, offset in ((1, 3, 0.0), (rng.randint(2, 9), rng.randint(2, 7), 0.0), (5, 4, 0.0), (6, 10, 1000.0)):
-        Z = generator.normal(0.0, 3.0, size=(B, K)) + offset
-        t = generator.integers(0, K, size=B)
-        batches.append((Z, t))
-    batches[2][0][:, 0] = -800.0  # one class the network rules out completely
+    for B, K in ((1, 3), (rng.randint(2, 9), rng.randint(2, 7)), (5, 4), (6, 10)):
+        batches.append((generator.normal(0.0, 2.0, size=(B, K)), generator.normal(0.0, 1.0, size=(B, K))))
+    batches[2][0][0] = [30.0, 0.0, -1.0, 2.0]  # a confident row: probabilities near 1 and near 0
     return batches
+
+
+def _softmax_backward_loop(P, G):
+    """Right, one sample at a time through the K×K Jacobian: too slow for 200,000 samples."""
+    return np.array([(np.diag(p) - np.outer(p, p)) @ g for p, g in zip(P, G, strict=True)])
 
 
 @exercise(
     "14.2",
-    hint="Lesson 9 gives one sample's gradient; the loss here is the MEAN over the B samples. Subtract each row's "
-    "largest logit before exp (lesson 9's shift), and work on whole arrays (axis=1, keepdims=True).",
+    hint="∂p_i/∂z_j = p_i·([i = j] − p_j), so ∂L/∂z_j = Σ_i G_i·p_i·([i = j] − p_j): one term from i = j, "
+    "and one sum over i that is the same for every j of a row. Work on whole arrays (axis=1, keepdims=True).",
     wrong=[
-        lambda Z, t: _softmax(Z) - _one_hot(t, Z.shape[1]),  # the sum, not the mean
-        lambda Z, t: (np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True) - _one_hot(t, Z.shape[1])) / len(t),
-        lambda Z, t: (_softmax(Z) - _one_hot(t, Z.shape[1])) / Z.size,
-        lambda Z, t: np.array([(_softmax(z[None]) - _one_hot(k[None], Z.shape[1]))[0] for z, k in zip(Z, t)]) / len(t),
-        lambda Z, t: _softmax(Z) / len(t),
+        lambda P, G: P - G,  # the cross-entropy shortcut, where it does not apply
+        lambda P, G: P * G,  # the diagonal of the Jacobian only, with the wrong slope
+        lambda P, G: G * P * (1 - P),  # the diagonal of the Jacobian only
+        lambda P, G: P * (G - G.sum(axis=1, keepdims=True)),  # the sum not weighted by P
+        _softmax_backward_loop,
     ],
 )
 def _(answer):
     rng = fresh_random()
-    for Z, t in _logit_batches(rng):
-        expected = _engine_ce_grad(Z, t)
-        with np.errstate(all="ignore"):
-            result = call(answer, Z.copy(), t.copy())
-        ours = _array(result, Z.shape, f"ce_grad(Z, t) for a batch of shape {Z.shape}")
-        _expect_array_close(ours, expected, f"ce_grad(Z, t) for a batch of shape {Z.shape}")
-    Z, t = _logit_batches(rng)[1]
-    copies = LARGE_BATCH // len(t)
-    Z_big, t_big = _repeat(copies, Z, t)
-    small = _engine_ce_grad(Z, t) / copies  # each sample weighs 1/B in the mean: B is `copies` times larger
-    with np.errstate(all="ignore"):
-        result = _call_on_large_batch(answer, Z_big, t_big)
-    ours = _array(result, Z_big.shape, f"ce_grad(Z, t) for a batch of {len(t_big):,} samples")
-    return _expect_array_close(ours, np.tile(small, (copies, 1)), "ce_grad on a large batch")
+    for Z, G in _softmax_batches(rng):
+        P, expected = _engine_softmax_backward(Z, G)
+        result = _call_quietly(answer, P.copy(), G.copy())
+        ours = _array(result, Z.shape, f"softmax_backward(P, G) for a batch of shape {Z.shape}")
+        _expect_array_close(ours, expected, f"softmax_backward(P, G) for a batch of shape {Z.shape}")
+    Z, G = _softmax_batches(rng)[1]
+    P, expected = _engine_softmax_backward(Z, G)
+    copies = LARGE_BATCH // len(Z)
+    P_big, G_big = _repeat(copies, P, G)
+    result = _call_on_large_batch(answer, P_big, G_big)
+    ours = _array(result, P_big.shape, f"softmax_backward(P, G) for a batch of {len(P_big):,} samples")
+    return _expect_array_close(ours, np.tile(expected, (copies, 1)), "softmax_backward on a large batch")
 
 
-# ---------------------------------------------------------------- 14.3 the network's backward pass
+# ---------------------------------------------------------------- 14.3 the gradient with respect to the pixels
 
 
 def _network(rng, n: int, h: int, K: int, B: int) -> tuple[np.ndarray, ...]:
@@ -250,75 +252,56 @@ def _network(rng, n: int, h: int, K: int, B: int) -> tuple[np.ndarray, ...]:
     return X, t, g.normal(size=(n, h)), g.normal(size=h), g.normal(size=(h, K)), g.normal(size=K)
 
 
-def _mlp_backward_without_relu_slope(X, t, W1, b1, W2, b2):
-    """Wrong: the ReLU's slope (0 where the pre-activation is negative) is forgotten."""
-    H = np.maximum(X @ W1 + b1, 0)
-    dZ = (_softmax(H @ W2 + b2) - _one_hot(t, W2.shape[1])) / len(t)
-    dH = dZ @ W2.T
-    return X.T @ dH, dH.sum(axis=0), H.T @ dZ, dZ.sum(axis=0)
-
-
-def _mlp_backward_mean_biases(X, t, W1, b1, W2, b2):
-    """Wrong: the biases' gradients averaged over the batch, which divides by B a second time."""
+def _input_gradient_parts(X, t, W1, b1, W2, b2):
+    """(A, ∂L/∂Z) of the network, for the wrong answers below."""
     A = X @ W1 + b1
-    H = np.maximum(A, 0)
-    dZ = (_softmax(H @ W2 + b2) - _one_hot(t, W2.shape[1])) / len(t)
-    dA = (dZ @ W2.T) * (A > 0)
-    return X.T @ dA, dA.mean(axis=0), H.T @ dZ, dZ.mean(axis=0)
+    Z = np.maximum(A, 0) @ W2 + b2
+    return A, _softmax(Z) - np.eye(W2.shape[1])[t]
 
 
-def _mlp_backward_transposed(X, t, W1, b1, W2, b2):
-    """Wrong: the weight gradients of the transposed layout (h×n and K×h)."""
-    A = X @ W1 + b1
-    H = np.maximum(A, 0)
-    dZ = (_softmax(H @ W2 + b2) - _one_hot(t, W2.shape[1])) / len(t)
-    dA = (dZ @ W2.T) * (A > 0)
-    return dA.T @ X, dA.sum(axis=0), dZ.T @ H, dZ.sum(axis=0)
+def _input_gradient_of_the_mean(X, t, W1, b1, W2, b2):
+    """Wrong: the gradient of the mean loss, so every row is divided by B."""
+    A, dZ = _input_gradient_parts(X, t, W1, b1, W2, b2)
+    return ((dZ @ W2.T) * (A > 0)) @ W1.T / len(X)
+
+
+def _input_gradient_without_relu_slope(X, t, W1, b1, W2, b2):
+    """Wrong: the ReLU's slope (0 where its input is negative) is forgotten."""
+    _, dZ = _input_gradient_parts(X, t, W1, b1, W2, b2)
+    return dZ @ W2.T @ W1.T
+
+
+def _input_gradient_stopped_at_the_hidden_layer(X, t, W1, b1, W2, b2):
+    """Wrong: ∂L/∂A, the hidden layer's pre-activations, not the pixels."""
+    A, dZ = _input_gradient_parts(X, t, W1, b1, W2, b2)
+    return (dZ @ W2.T) * (A > 0)
 
 
 @exercise(
     "14.3",
-    hint="Go backwards one layer at a time, as in lesson 6: from dZ (exercise 2) to the output layer's gradients "
-    "and dH, through the ReLU's slope, then the hidden layer's. Let the shapes guide the products; a bias "
-    "gradient sums over the samples.",
+    hint="Backwards from the logits, as for the weights in lesson 6, but to the input: ∂L/∂Z for the SUM of the "
+    "losses (no 1/B), back through W2 to H, through the ReLU's slope, and back through W1 to X (the affine "
+    "layer's dX). The result has X's shape.",
     wrong=[
-        _mlp_backward_without_relu_slope,
-        _mlp_backward_mean_biases,
-        _mlp_backward_transposed,
-        lambda X, t, W1, b1, W2, b2: (np.zeros_like(W1), np.zeros_like(b1), np.zeros_like(W2), np.zeros_like(b2)),
+        _input_gradient_of_the_mean,
+        _input_gradient_without_relu_slope,
+        _input_gradient_stopped_at_the_hidden_layer,
+        lambda X, t, W1, b1, W2, b2: np.zeros_like(X),
     ],
 )
 def _(answer):
     rng = fresh_random()
     sizes = [(3, 5, 4, 6), (rng.randint(2, 7), rng.randint(2, 7), rng.randint(2, 5), rng.randint(1, 9)), (4, 3, 2, 1)]
-    names = ("dW1", "db1", "dW2", "db2")
     for n, h, K, B in sizes:
         X, t, *params = _network(rng, n, h, K, B)
-        expected = _engine_mlp_grads(X, t, *params)
-        result = call(answer, X.copy(), t.copy(), *(p.copy() for p in params))
-        grads = _gradients(result, params, f"a batch of {B}, {n} inputs, {h} hidden, {K} classes")
-        for name, ours, right in zip(names, grads, expected, strict=True):
-            _expect_array_close(ours, right, f"{name} (batch of {B}, {n} inputs, {h} hidden, {K} classes)")
+        expected = _engine_input_gradient(X, t, *params)
+        what = f"a batch of {B}, {n} inputs, {h} hidden, {K} classes"
+        result = _call_quietly(answer, X.copy(), t.copy(), *(p.copy() for p in params))
+        _expect_array_close(_array(result, X.shape, f"The gradient for {what}"), expected, f"The gradient for {what}")
     X, t, *params = _network(rng, 6, 5, 4, 8)
-    expected = _engine_mlp_grads(X, t, *params)  # the mean over 8 samples = the mean over 25,000 copies of them
-    X_big, t_big = _repeat(LARGE_BATCH // 8, X, t)
+    expected = _engine_input_gradient(X, t, *params)
+    copies = LARGE_BATCH // len(X)
+    X_big, t_big = _repeat(copies, X, t)
     result = _call_on_large_batch(answer, X_big, t_big, *params)
-    grads = _gradients(result, params, f"a batch of {len(t_big):,} samples")
-    for name, ours, right in zip(names, grads, expected, strict=True):
-        _expect_array_close(ours, right, f"{name} on a batch of {len(t_big):,} samples")
-    return True
-
-
-def _gradients(result: Any, params: list[np.ndarray], what: str) -> list[np.ndarray]:
-    """``(dW1, db1, dW2, db2)`` as arrays of the parameters' shapes, or :class:`Wrong`."""
-    if result is None or isinstance(result, (str, bytes, dict, set)) or callable(result) or isinstance(result, np.ndarray):
-        raise Wrong(f"For {what} the function returned a {type(result).__name__}; (dW1, db1, dW2, db2) is expected.")
-    try:
-        parts = list(result)
-    except Exception:
-        raise Wrong(f"For {what} the function returned a {type(result).__name__}; (dW1, db1, dW2, db2) is expected.") from None
-    expect(len(parts) == 4, f"For {what} the function returned {len(parts)} things; (dW1, db1, dW2, db2) is expected.")
-    return [
-        _array(part, p.shape, f"{name} for {what}")
-        for part, p, name in zip(parts, params, ("dW1", "db1", "dW2", "db2"), strict=True)
-    ]
+    what = f"The gradient for a batch of {len(X_big):,} samples"
+    return _expect_array_close(_array(result, X_big.shape, what), np.tile(expected, (copies, 1)), what)
