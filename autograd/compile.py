@@ -155,6 +155,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from itertools import repeat
 
 import numpy as np
 
@@ -428,13 +429,16 @@ def _schedule(groups, owner, batched) -> list | set:
     return {unit for unit, count in waiting.items() if count and unit in batched} or set(batched)
 
 
+_DATA, _GRAD = operator.attrgetter("_data"), operator.attrgetter("grad")
+
+
 def _vector_replay(units: list, crossing: int, output_slot: int) -> Callable:
     """``replay(leaves, nodes, output)`` for the vectorised replay: the units forward, then backward."""
 
     def replay(leaves, nodes, output) -> float:
-        V = [leaf._data for leaf in leaves]
+        V = list(map(_DATA, leaves))
         V += [0.0] * crossing
-        G = [leaf.grad for leaf in leaves]
+        G = list(map(_GRAD, leaves))
         G += [0.0] * crossing
         with np.errstate(all="ignore"):  # NaN and infinities as in the scalar replay, silently
             runs = [unit.forward(V) for unit in units]
@@ -442,8 +446,7 @@ def _vector_replay(units: list, crossing: int, output_slot: int) -> Callable:
             for unit, run in zip(reversed(units), reversed(runs), strict=True):
                 unit.backward(run, G)
         # Write back, once both passes have succeeded: the leaves' gradients, the nodes asked for.
-        for leaf, grad in zip(leaves, G, strict=False):
-            leaf.grad = grad
+        deque(map(setattr, leaves, repeat("grad"), G), 0)  # leaf.grad = G[k], for each leaf
         for unit, run in zip(units, runs, strict=True):
             unit.write_back(run)
         output._data = V[output_slot]

@@ -468,7 +468,8 @@ class ArrayForms:
     def __init__(self) -> None:
         self.namespace: dict[str, object] = dict(_ARRAY_NAMESPACE)
         self._names: dict[int, str] = {}  # id(helper) → its name in the generated code
-        self._kept: list[Callable] = []  # the helpers named, so their ids stay theirs
+        self._kept: list[object] = []  # the helpers and operations named, so their ids stay theirs
+        self._forms: dict[tuple[int, str], str] = {}  # (id(operation), expression) → its array form
 
     def _bind(self, name: str, helper: Callable) -> str:
         bound = self._names.get(id(helper))
@@ -486,8 +487,13 @@ class ArrayForms:
 
     def __call__(self, operation: Operation, expression: str) -> str:
         """``expression`` of ``operation`` in its array form (cached per operation and expression)."""
-        rename = {name: self._bind(name, helper) for name, helper in operation.helpers.items()}
-        return _array_form(expression, tuple(sorted(rename.items())), self.namespace)
+        key = (id(operation), expression)
+        found = self._forms.get(key)
+        if found is None:
+            rename = {name: self._bind(name, helper) for name, helper in operation.helpers.items()}
+            found = self._forms[key] = _array_form(expression, tuple(sorted(rename.items())), self.namespace)
+            self._kept.append(operation)
+        return found
 
 
 def _array_form(expression: str, rename: tuple[tuple[str, str], ...], namespace: dict[str, object]) -> str:
@@ -617,7 +623,7 @@ def vector_piece_source(
 
 
 #: A chain of at least this many terms ``w·x`` is fused into a matrix product.
-FUSED_TERMS = 4
+FUSED_TERMS = 2
 
 
 def _is(operation: object, forward: str) -> bool:

@@ -151,3 +151,23 @@ def test_sizes_keep_defaults_for_unnamed_workloads():
         "moons_large": 1_000,
     }
     assert parse_sizes("pairwise=10")["pairwise"] == 10
+
+
+def test_the_digits_split_is_seeded_and_scaled():
+    pytest.importorskip("sklearn")
+    from benchmarks.digits import load_digits_split
+
+    X_train, y_train, X_test, y_test = load_digits_split()
+    assert (len(X_train), len(X_test)) == (1437, 360) and len(y_train) == 1437 and len(y_test) == 360
+    assert all(len(x) == 64 and 0.0 <= min(x) and max(x) <= 1.0 for x in X_train + X_test)
+    assert load_digits_split()[1] == y_train  # the same split every time
+    assert sorted(set(y_test)) == list(range(10))  # shuffled: every class in the held-out part
+
+
+def test_the_digits_section_reports_the_target():
+    from benchmarks.__main__ import digits_section
+    from benchmarks.digits import DigitsRun
+
+    text = digits_section(DigitsRun(17, 8.55, 0.9556, 1.73, 0.43, True))
+    assert "| 17 | 8.6 | 95.6% | 1.73 | 0.43 |" in text and "Target 95% reached" in text
+    assert "NOT reached" in digits_section(DigitsRun(40, 30.0, 0.93, 1.7, 0.7, False))
