@@ -102,9 +102,8 @@ def _fail(kind: type[Exception], message: str, bad: object, *numbers: object) ->
     raise kind(message.format(*shown) + where)
 
 
-def _where(test: object, yes: object, no: object) -> Array:
-    """``yes if test else no``, sample by sample (both sides are computed; one is kept)."""
-    return np.where(test, yes, no)
+#: ``yes if test else no``, sample by sample: ``np.where(test, yes, no)`` (both sides computed, one kept).
+_where = np.where
 
 
 def _divide(a: object, b: object) -> Array:
