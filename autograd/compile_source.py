@@ -336,6 +336,35 @@ def _input_order(group: list[_Piece]) -> tuple[list[int], int]:
     return common + [e for e in range(len(first)) if e not in seen], len(common)
 
 
+def _piece_names(
+    piece: _Piece, shown: Sequence[str]
+) -> tuple[Callable[[Value], str], Callable[[Value], str], Callable[[Value], list[str]]]:
+    """How a piece called once per copy names its numbers: ``v{j}``/``g{j}`` for its own ``j``-th
+    node's value and gradient, ``x{e}``/``gx{e}`` for its ``e``-th input's, and for each node its
+    constants as ``shown`` lists them (a literal, or ``c{i}`` where the copies differ).
+
+    The scalar writer and the vectorised one (``compile_vector``) name a piece's numbers alike.
+    """
+    inside = {node: j for j, node in enumerate(piece.nodes)}
+    outside = {node: e for e, node in enumerate(piece.inputs)}
+    constant_at: dict[Value, list[str]] = {}
+    i = 0
+    for node in piece.nodes:
+        n = len(_inputs(node)[1])
+        constant_at[node] = list(shown[i : i + n])
+        i += n
+
+    def value_of(node: Value) -> str:
+        j = inside.get(node)
+        return f"v{j}" if j is not None else f"x{outside[node]}"
+
+    def grad_of(node: Value) -> str:
+        j = inside.get(node)
+        return f"g{j}" if j is not None else f"gx{outside[node]}"
+
+    return value_of, grad_of, constant_at.__getitem__
+
+
 def _piece_source(
     name: str, group: list[_Piece], walk: _Walk, output: Value, names: _Names, written: Collection[Value]
 ) -> tuple[str, list[int], list[int]]:
@@ -357,8 +386,6 @@ def _piece_source(
         varying: list[int] = []
         what = f"Nodes {piece.first}-{piece.last} of the graph's {len(walk.nodes)} intermediate results"
     else:
-        inside = {node: j for j, node in enumerate(piece.nodes)}
-        outside = {node: e for e, node in enumerate(piece.inputs)}
         # A constant is written as a literal if it is the same in every call (bit for bit).
         columns = list(zip(*(p.constants for p in group), strict=True))
         varying = [i for i, column in enumerate(columns) if len(set(map(float.hex, column))) > 1]
@@ -366,22 +393,8 @@ def _piece_source(
         for i in varying:
             shown[i] = f"c{i}"
 
-        constant_at: dict[Value, list[str]] = {}
-        i = 0
-        for node in piece.nodes:
-            n = len(_inputs(node)[1])
-            constant_at[node] = shown[i : i + n]
-            i += n
-
-        def value_of(node: Value) -> str:
-            j = inside.get(node)
-            return f"v{j}" if j is not None else f"x{outside[node]}"
-
-        def grad_of(node: Value) -> str:
-            j = inside.get(node)
-            return f"g{j}" if j is not None else f"gx{outside[node]}"
-
-        writer = _Writer(value_of, grad_of, constant_at.__getitem__)
+        value_of, grad_of, constants_of = _piece_names(piece, shown)
+        writer = _Writer(value_of, grad_of, constants_of)
         inputs = [f"x{e}" for e in order]
         input_grads = [f"gx{e}" for e in order]
         what = (

@@ -72,7 +72,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from .compile_pieces import _inputs, _Piece
-from .compile_source import _indent, _literal, _Writer
+from .compile_source import _indent, _literal, _piece_names, _Writer
 from .operation import Operation
 from .value import _HELPERS as _ENGINE_HELPERS
 from .value import ADD, MUL, Value
@@ -573,29 +573,13 @@ def vector_piece_source(
     """
     if carried is not None and fuse:
         raise ValueError("vector_piece_source: a piece with a forward-only input is not fused")
-    inside = {node: j for j, node in enumerate(piece.nodes)}
-    outside = {node: e for e, node in enumerate(piece.inputs)}
-    constant_at: dict[Value, list[str]] = {}
-    i = 0
-    for node in piece.nodes:
-        n = len(_inputs(node)[1])
-        constant_at[node] = list(shown[i : i + n])
-        i += n
-
-    def value_of(node: Value) -> str:
-        j = inside.get(node)
-        return f"v{j}" if j is not None else f"x{outside[node]}"
-
-    def grad_of(node: Value) -> str:
-        j = inside.get(node)
-        return f"g{j}" if j is not None else f"gx{outside[node]}"
-
-    writer = _Writer(value_of, grad_of, constant_at.__getitem__, rewrite=forms, arrays=True)
+    value_of, grad_of, constants_of = _piece_names(piece, shown)
+    writer = _Writer(value_of, grad_of, constants_of, rewrite=forms, arrays=True)
     arguments = [f"x{e}" for e in order] + sorted(
         {s for s in shown if s.startswith("c")}, key=lambda s: int(s[1:])
     )
     held_inputs = {piece.inputs[e]: e for e in order[:held]}
-    layers = _layers(piece, held_inputs, set(order[held:]), constant_at, outputs, written) if fuse else []
+    layers = _layers(piece, held_inputs, set(order[held:]), constants_of, outputs, written) if fuse else []
     # The nodes in order, with each fused layer in place of its chains' nodes (before the first node after
     # all of its inputs).
     skipped = {node for layer in layers for node in layer.inside}
@@ -730,7 +714,14 @@ class _Chain:
         self.start, self.terms, self.end, self.inside = start, [term], end, [product]
 
 
-def _layers(piece: _Piece, held_inputs: dict, own: set, constant_at: dict, outputs, written) -> list[_Layer]:
+def _layers(
+    piece: _Piece,
+    held_inputs: dict,
+    own: set,
+    constants_of: Callable[[Value], list[str]],
+    outputs,
+    written,
+) -> list[_Layer]:
     """The chains of products of a parameter and a per-copy number in ``piece``, fused by shared inputs."""
     nodes = piece.nodes
     position = {node: k for k, node in enumerate(nodes)}
@@ -742,7 +733,7 @@ def _layers(piece: _Piece, held_inputs: dict, own: set, constant_at: dict, outpu
         for parent in parents:
             uses[parent] = uses.get(parent, 0) + 1
             first_use.setdefault(parent, k)
-        if any(p in varies for p in parents) or any(c.startswith("c") for c in constant_at[node]):
+        if any(p in varies for p in parents) or any(c.startswith("c") for c in constants_of(node)):
             varies.add(node)
     kept = set(outputs) | {nodes[j] for j in written}
 
