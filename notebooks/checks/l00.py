@@ -52,17 +52,8 @@ class Node:
 
     def backward(self):
         """The reference walk (iterative), for the wrong answers below."""
-        order, seen, stack = [], set(), [(self, False)]
-        while stack:
-            node, expanded = stack.pop()
-            if expanded:
-                order.append(node)
-            elif id(node) not in seen:
-                seen.add(id(node))
-                stack.append((node, True))
-                stack.extend((p, False) for p in node._prev)
         self.grad = 1.0
-        for node in reversed(order):
+        for node in reversed(_post_order(self)):
             node._backward()
 
 
@@ -230,7 +221,8 @@ def _recursive(root):
         node._backward()
 
 
-def _not_reversed(root):
+def _post_order(root):
+    """Every node ``root`` depends on, parents first (an iterative depth-first walk)."""
     order, seen, stack = [], set(), [(root, False)]
     while stack:
         node, expanded = stack.pop()
@@ -240,8 +232,12 @@ def _not_reversed(root):
             seen.add(id(node))
             stack.append((node, True))
             stack.extend((p, False) for p in node._prev)
+    return order
+
+
+def _not_reversed(root):
     root.grad = 1.0
-    for node in order:  # parents first: each _backward runs before its node's gradient is known
+    for node in _post_order(root):  # parents first: each _backward runs before its node's gradient is known
         node._backward()
 
 
