@@ -167,8 +167,10 @@ import re
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Sequence
 from itertools import repeat
+from types import FunctionType
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -181,12 +183,16 @@ from .compile_source import (
     _literal,
     _Names,
     _namespace,
+    _operation_of,
     _piece_source,
     _straight_line,
 )
 from .compile_vector import ArrayForms, added_in_order, as_columns, shown_constants, vector_piece_source
 from .graph import _intermediate_nodes, gradient_lock
 from .value import Value
+
+if TYPE_CHECKING:
+    from .graph import _Intermediate
 
 __all__ = [
     "CompiledGraph",
@@ -200,8 +206,14 @@ __all__ = [
 
 def _gather(slots: Sequence[int]) -> Callable[[list], tuple]:
     """``lambda V: (V[s0], V[s1], ...)`` at C speed (``itemgetter`` returns a bare item for one slot)."""
-    if len(slots) <= 1:
-        return (lambda numbers, slot=slots[0]: (numbers[slot],)) if slots else (lambda numbers: ())
+    if not slots:
+        return lambda numbers: ()
+    if len(slots) == 1:
+
+        def one(numbers: list, slot: int = slots[0]) -> tuple:  # the slot a local: no closure cell to read
+            return (numbers[slot],)
+
+        return one
     return operator.itemgetter(*slots)
 
 
@@ -222,8 +234,20 @@ class _Call:
     (``held_slots``, one tuple shared by those calls); ``own_slots`` the rest.
     """
 
-    __slots__ = ("piece", "inputs", "outputs", "input_slots", "output_slots", "slots", "held")
-    __slots__ += ("held_slots", "own", "own_slots", "constants", "nodes")
+    __slots__ = (
+        "piece",
+        "inputs",
+        "outputs",
+        "input_slots",
+        "output_slots",
+        "slots",
+        "held",
+        "held_slots",
+        "own",
+        "own_slots",
+        "constants",
+        "nodes",
+    )
 
     def __init__(self, piece, input_slots, held_slots, output_slots, constants, nodes) -> None:
         self.piece = piece
@@ -470,6 +494,12 @@ def _vector_replay(units: list, crossing: int, output_slot: int) -> Callable:
     return replay
 
 
+def _forward_only_anywhere(walk: _Walk) -> bool:
+    """Whether some node of ``walk`` has a forward-only input (``detach``'s): no gradient flows behind it."""
+    nodes = cast("list[_Intermediate]", walk.nodes)  # a walk's nodes are results of operations, not leaves
+    return any(node._operation.forward_only for node in nodes)
+
+
 def _gradient_walk(walk: _Walk, output: Value) -> list[Value] | None:
     """``backward()``'s own walk (its nodes, in its order) if some input is forward-only; else ``None``.
 
@@ -480,12 +510,12 @@ def _gradient_walk(walk: _Walk, output: Value) -> list[Value] | None:
     reverse), so that every gradient is summed in the same order, bit for bit.
     Such a graph is written as one function (not cut into pieces).
     """
-    if not any(node._operation.forward_only for node in walk.nodes):
+    if not _forward_only_anywhere(walk):
         return None
     with gradient_lock:  # the walk marks the nodes' .grad: put them back
         grads = [node.grad for node in walk.nodes]
         try:
-            return _intermediate_nodes(output)
+            return cast("list[Value]", _intermediate_nodes(output))  # Values, read only
         finally:
             for node, grad in zip(walk.nodes, grads, strict=True):
                 node.grad = grad
@@ -510,7 +540,9 @@ class _Program:
         self.leaves = tuple(node for node in walk.order if node._operation is None)
         self.nodes = tuple(walk.nodes)
         self.num_nodes = len(walk.order)
-        operations = list({id(n._operation): n._operation for n in walk.nodes}.values())
+        # One node per distinct operation; its operation read as the compiler reads them (a
+        # lecture-style node's record refuses, with a TypeError, in _namespace).
+        operations = [_operation_of(n) for n in {id(n._operation): n for n in walk.nodes}.values()]
         self.namespace = _namespace(operations)
         reserved = set(self.namespace) | set(_ARGUMENTS) | _DRIVER_NAMES | set(dir(builtins))
         names = _Names(walk.order, reserved)
@@ -654,7 +686,7 @@ class _Program:
             before = set(namespace)
             exec(compile(part, filename, "exec"), namespace)
             (name,) = set(namespace) - before - {"__builtins__"}
-            function = namespace[name]
+            function = cast(FunctionType, namespace[name])  # each part is one `def`
             # Number its lines as they stand in the whole source (tracebacks, error messages).
             function.__code__ = function.__code__.replace(co_firstlineno=line)
             line += part.count("\n") + 1
@@ -666,7 +698,7 @@ class _Program:
             for unit in self.units:
                 unit.bind(namespace)
             return source, _vector_replay(self.units, self.crossing, self.output_slot)
-        return source, namespace["replay"]
+        return source, cast("Callable[..., float]", namespace["replay"])
 
 
 @contextlib.contextmanager
@@ -785,18 +817,18 @@ class SampleReplay:
             SampleReplay._count += 1
             self._filename = f"<compiled sample {SampleReplay._count}>"
             # Behind a detach no gradient flows: only the nodes backward() reaches get backward lines.
-            forward_only = any(node._operation.forward_only for node in walk.nodes)
-            carried = _gradient_reach(self.outputs) if forward_only else None
+            carried = _gradient_reach(self.outputs) if _forward_only_anywhere(walk) else None
             self.source = vector_piece_source(
                 "sample", piece, order, len(held), shown, self.outputs, [], forms, what, carried=carried
             )
             namespace = forms.namespace
             exec(compile(self.source, self._filename, "exec"), namespace)
-            self._function = namespace["sample"]
+            # A generator function: its forward pass up to the first yield, then its backward pass.
+            self._function = cast("Callable[..., Generator[Any, Any, None]]", namespace["sample"])
         lines = self.source.splitlines(keepends=True)
         linecache.cache[self._filename] = (len(self.source), None, lines, self._filename)
         weakref.finalize(self, linecache.cache.pop, self._filename, None)
-        self._run = None
+        self._run: Generator[Any, Any, None] | None = None  # between forward and backward
         self._n = 0
         self.compile_seconds = time.perf_counter() - start
 

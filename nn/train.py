@@ -25,6 +25,7 @@ import math
 import numbers
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import cast
 
 import numpy as np
 from tqdm import tqdm
@@ -243,7 +244,7 @@ class _VectorisedSteps(_InterpretedSteps):
             leaves = [Value(number) for number in numbers]
             width = outputs.shape[1]
             rows = [leaves[i : i + width] for i in range(0, len(leaves), width)]
-            predictions: list[Prediction] = rows if self.several else [row[0] for row in rows]
+            predictions: list[Prediction] = [row if self.several else row[0] for row in rows]
             if _first_non_finite_output(predictions) is not None:  # as in _InterpretedSteps
                 return predictions, math.nan
             value = _loss_value(self.loss, predictions, yb)
@@ -384,13 +385,14 @@ def fit(
     shuffle_rng = random.Random(seed)
     samples = list(range(len(X)))
     fixed_batches = [samples] if batch_size is None else None
-    if compile and fixed_batches is None:
+    if compile and batch_size is not None:  # i.e. fixed_batches is None
         fixed_batches = [b for b, _ in batches(samples, samples, batch_size, rng=shuffle_rng)]
     bar = _progress_bar(epochs, progress)
     try:
         for epoch in bar:
             model.train()
             if fixed_batches is None:  # new mini-batches every epoch
+                assert batch_size is not None  # fixed_batches is None only for mini-batches
                 epoch_batches = [b for b, _ in batches(samples, samples, batch_size, rng=shuffle_rng)]
             else:
                 epoch_batches = list(fixed_batches)
@@ -469,6 +471,7 @@ def predict(model: Module, X: Sequence[Sequence[float]]) -> list[float] | list[l
     model.eval()
     try:
         with no_grad():
-            return [_data_of(output) for output in model.forward_batch(X)]
+            # A model gives one Value per input, or one list per input: all floats or all lists.
+            return cast("list[float] | list[list[float]]", [_data_of(o) for o in model.forward_batch(X)])
     finally:
         model.train(was_training)
