@@ -175,7 +175,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from . import compile_pieces
-from .compile_pieces import PIECE_NODES, REPEATED_NODES, _gradient_reach, _Piece, _pieces, _Walk
+from .compile_pieces import PIECE_NODES, REPEATED_NODES, _gradient_reach, _inputs, _Piece, _pieces, _Walk
 from .compile_source import (
     _ARGUMENTS,
     _DRIVER_NAMES,
@@ -189,7 +189,7 @@ from .compile_source import (
 )
 from .compile_vector import ArrayForms, added_in_order, as_columns, shown_constants, vector_piece_source
 from .graph import _intermediate_nodes, gradient_lock
-from .value import Value
+from .value import ADD, Value
 
 if TYPE_CHECKING:
     from .graph import _Intermediate
@@ -345,21 +345,33 @@ class _BatchUnit:
     the others are gathered into one array per input, one number per copy.
     """
 
-    def __init__(self, piece, inputs, held, outputs, constants, nodes, copies) -> None:
+    def __init__(
+        self, piece, inputs, held, outputs, constants, nodes, copies, direct=False, total=None
+    ) -> None:
         self.piece, self.n, self.held = piece, len(inputs), held
         self.copies = copies  # each copy's own inputs (nodes), to name a copy in an error
         self.held_slots = tuple(inputs[0][:held])
         self.get_held = _gather(self.held_slots)
-        own = [s for slots in inputs for s in slots[held:]]  # copy by copy
         self.width = len(inputs[0]) - held
-        self.get_own = _gather(own)
-        # A slot may be an input of several copies: their contributions are added (bincount).
-        unique, self.inverse = np.unique(np.array(own, dtype=np.intp), return_inverse=True)
-        self.unique = unique.tolist()
-        self.get_unique = _gather(self.unique)
+        # ``direct``: every own input is a leaf that nothing else reads; its number is read from the
+        # leaf itself and its gradient written to it (in write_back), not passed through V and G.
+        self.direct = direct
+        own = [x for xs in copies for x in xs] if direct else [s for slots in inputs for s in slots[held:]]
+        # An input may be read by several copies: their contributions are added (bincount).
+        keys = np.array([id(x) for x in own] if direct else own, dtype=np.intp)
+        _, first, self.inverse = np.unique(keys, return_index=True, return_inverse=True)
+        self.unique = [own[i] for i in first.tolist()]  # slots; or the leaves themselves, if direct
+        self.own_leaves = own if direct else []
+        self.get_own = _gather([] if direct else own)
+        self.get_unique = _gather([] if direct else self.unique)
+        self.new_grads: list[float] = []
         self.output_slots = [s for slots in outputs for s in slots]
-        self.k = len(outputs[0])
+        self.k = len(outputs[0])  # the outputs each copy hands over through V and G
         self.get_outputs = _gather(self.output_slots)
+        # ``total``: one output of every copy is only added up, copy after copy (a batch's loss terms):
+        # the unit adds them itself and hands over their sum (see _SumOfCopies).
+        self.total: _SumOfCopies | None = total
+        self.kept = [i for i in range(self.k + 1) if i != total.output] if total is not None else None
         self.constants = [np.array(column, dtype=float) for column in constants]
         self.nodes = nodes
         self.written: tuple = ((), ())
@@ -369,10 +381,19 @@ class _BatchUnit:
 
     def forward(self, V: list) -> object:
         n = self.n
-        own = np.array(self.get_own(V), dtype=float).reshape(n, self.width).T if self.width else ()
+        if not self.width:
+            own = ()
+        elif self.direct:  # copy by copy, straight from the leaves
+            own = np.fromiter(map(_DATA, self.own_leaves), float, n * self.width).reshape(n, self.width).T
+        else:
+            own = np.array(self.get_own(V), dtype=float).reshape(n, self.width).T
         run = self.piece(*self.get_held(V), *own, *self.constants)
         with self._naming_the_copy():
             results = next(run)
+        total = self.total
+        if total is not None:
+            V[total.slot] = total.forward(as_columns(results[total.output : total.output + 1], n)[0])
+            results = [results[i] for i in cast("list[int]", self.kept)]
         if self.k:
             flat = np.column_stack(as_columns(results, n)).ravel().tolist()  # copy by copy
             deque(map(V.__setitem__, self.output_slots, flat), 0)
@@ -380,7 +401,10 @@ class _BatchUnit:
 
     def backward(self, run, G: list) -> None:
         n, held = self.n, self.held
-        grads = np.array(self.get_outputs(G), dtype=float).reshape(n, self.k).T if self.k else ()
+        grads = list(np.array(self.get_outputs(G), dtype=float).reshape(n, self.k).T) if self.k else []
+        total = self.total
+        if total is not None:
+            grads.insert(total.output, total.backward(G[total.slot], n))
         with self._naming_the_copy():
             contributions, values, gradients, summed = run.send(tuple(grads))
         if held:  # each parameter's contributions, summed over the copies (one pairwise sum for all)
@@ -393,8 +417,12 @@ class _BatchUnit:
         if self.width:
             flat = np.column_stack(as_columns(contributions[held:], n)).ravel()
             totals = np.bincount(self.inverse, weights=flat, minlength=len(self.unique))
-            current = np.array(self.get_unique(G), dtype=float) + totals
-            deque(map(G.__setitem__, self.unique, current.tolist()), 0)
+            if self.direct:  # the leaves' gradients so far, plus these; written in write_back
+                current = np.fromiter(map(_GRAD, self.unique), float, len(self.unique)) + totals
+                self.new_grads = current.tolist()
+            else:
+                current = np.array(self.get_unique(G), dtype=float) + totals
+                deque(map(G.__setitem__, self.unique, current.tolist()), 0)
         self.written = (values, gradients)
 
     @contextlib.contextmanager
@@ -412,6 +440,8 @@ class _BatchUnit:
             raise
 
     def write_back(self, run) -> None:
+        if self.direct and self.width:
+            deque(map(setattr, self.unique, repeat("grad"), self.new_grads), 0)  # leaf.grad = new grad
         if not self.nodes[0]:
             return
         values, gradients = self.written
@@ -419,6 +449,121 @@ class _BatchUnit:
         for c, nodes in enumerate(self.nodes):
             for node, value, grad in zip(nodes, values, gradients, strict=True):
                 node._data, node.grad = float(value[c]), float(grad[c])
+
+
+class _SumOfCopies:
+    """A sum ``t = ((c + o₁) + o₂) + ... + oₙ`` of one output ``o`` of every copy of a batched piece.
+
+    ``sum(losses)`` over a batch's samples is such a chain: n additions of
+    plain floats, which the unit computes over the array of the copies'
+    outputs instead, with ``np.add.accumulate`` (one addition after the other,
+    so the same roundings as the chain's). Backward, each addition passes its
+    gradient on unchanged: every copy's output receives ``0.0 + g`` (what the
+    chain's ``g_o = 0.0 + g_t`` gives, down to the sign of a zero).
+
+    ``output``: which output of a copy; ``order``: the copies in the chain's
+    order; ``start``: the constant ``c`` the chain starts from (``sum``'s 0),
+    or ``None`` if it starts ``o₁ + o₂``; ``slot``: where ``t`` goes in ``V`` and ``G``.
+    """
+
+    __slots__ = ("output", "order", "start", "slot")
+
+    def __init__(self, output: int, order: Sequence[int], start: float | None, slot: int) -> None:
+        self.output, self.start, self.slot = output, start, slot
+        self.order = np.array(order, dtype=np.intp)
+
+    def forward(self, outputs: np.ndarray) -> float:
+        terms = outputs[self.order]  # a copy, in the chain's order
+        if self.start is not None:
+            terms[0] = self.start + terms[0]
+        return float(np.add.accumulate(terms)[-1])
+
+    def backward(self, g: float, n: int) -> np.ndarray:
+        return np.full(n, 0.0 + g)
+
+
+def _sums_of_copies(
+    walk: _Walk,
+    output: Value,
+    groups: list[list[_Piece]],
+    batched: Collection[int],
+    owner: dict,
+    written: Collection[Value],
+) -> dict[int, tuple[int, int, int, list[int], float | None]]:
+    """The pieces (run once) that begin with a sum of one output of every copy of a batched group.
+
+    For each such piece's group number: ``(batched group, output, chain length,
+    copies in the chain's order, start)``. The chain's nodes may be used by
+    nothing but the next addition (its last one excepted) and written back by
+    no one; each copy's output is read by the chain only.
+    """
+    found: dict[int, tuple[int, int, int, list[int], float | None]] = {}
+    read_elsewhere: set[Value] | None = None
+    for number, group in enumerate(groups):
+        if number in batched or len(group) != 1:
+            continue
+        chain = _sum_chain(group[0], walk, written)
+        if chain is None:
+            continue
+        length, terms, start = chain
+        source = owner.get(terms[0], (-1, 0))[0]
+        if source not in batched or len(terms) < len(groups[source]):
+            continue
+        copies = groups[source]
+        n = len(copies)
+        length -= len(terms) - n  # the chain may go on past the copies' outputs: it stops there
+        terms = terms[:n]
+        outputs = [copy.outputs(walk, output) for copy in copies]
+        order = [owner[o][1] if owner.get(o, (-1,))[0] == source else -1 for o in terms]
+        if sorted(order) != list(range(n)):
+            continue
+        # Each term is used last by the addition that reads it (so, in this piece, by nothing else).
+        first = group[0].first
+        readers = [first + max(0, j - (start is None)) for j in range(n)]
+        if any(walk.last_use[walk.index[o]] != k for o, k in zip(terms, readers, strict=True)):
+            continue
+        places = {outputs[c].index(o) if o in outputs[c] else -1 for c, o in zip(order, terms, strict=True)}
+        if len(places) != 1 or -1 in places or any(o in written for o in terms):
+            continue
+        if read_elsewhere is None:  # what every other piece reads
+            read_elsewhere = {x for g in groups for p in g if p is not group[0] for x in p.inputs}
+        if any(o in read_elsewhere for o in terms):
+            continue
+        found[number] = (source, places.pop(), length, order, start)
+    return found
+
+
+def _sum_chain(
+    piece: _Piece, walk: _Walk, written: Collection[Value]
+) -> tuple[int, list[Value], float | None] | None:
+    """``piece``'s first nodes as a chain of additions ``((c + o₁) + o₂) + ...`` (or ``(o₁ + o₂) + ...``).
+
+    Returns how many nodes the chain has, the terms ``o`` in order and ``c``
+    (``None`` if none); ``None`` if the piece does not begin so. Each node but
+    the last is used by the next only, and none is written back.
+    """
+    nodes = piece.nodes
+    first = nodes[0]
+    parents, numbers = _inputs(first)
+    if first._operation is ADD:
+        terms, start = list(parents), None
+    elif first._operation is ADD.variant("a") or first._operation is ADD.variant("b"):
+        terms, start = list(parents), numbers[0]
+    else:
+        return None
+    length = 1
+    for k in range(1, len(nodes)):
+        node, before = nodes[k], nodes[k - 1]
+        if node._operation is not ADD or before in written:
+            break
+        a, b = _inputs(node)[0]
+        if a is not before or walk.last_use[piece.first + k - 1] != piece.first + k or b is before:
+            break
+        terms.append(b)
+        length += 1
+    if length < 2 or nodes[length - 1] in written:
+        return None
+    return length, terms, start
 
 
 def _schedule(groups, owner, batched) -> list | set:
@@ -470,10 +615,43 @@ def _schedule(groups, owner, batched) -> list | set:
 _DATA, _GRAD = operator.attrgetter("_data"), operator.attrgetter("grad")
 
 
-def _vector_replay(units: list, crossing: int, output_slot: int) -> Callable:
-    """``replay(leaves, nodes, output)`` for the vectorised replay: the units forward, then backward."""
+def _direct_groups(groups: list[list[_Piece]], batched: Collection[int]) -> tuple[set[int], set[Value]]:
+    """The batched groups whose copies' own inputs are all leaves that no other piece reads; those leaves.
 
-    def replay(leaves, nodes, output) -> float:
+    Such a group reads those leaves' ``.data`` itself (one ``np.fromiter``
+    over the leaves, not one list of numbers ``V`` filled and then gathered)
+    and writes their ``.grad`` itself: a batch's input samples never pass
+    through the replay's lists ``V`` and ``G``.
+    """
+    readers: dict[Value, set[tuple[int, bool]]] = {}  # leaf → (group, whether held) of each reading
+    for number, group in enumerate(groups):
+        if not group:  # a piece that was only a sum of copies
+            continue
+        order, held = _input_order(group)
+        kept = set(order[:held])
+        for piece in group:
+            for e, node in enumerate(piece.inputs):
+                if node._operation is None:
+                    readers.setdefault(node, set()).add((number, e in kept))
+    found: set[int] = set()
+    leaves: set[Value] = set()
+    for number in batched:
+        order, held = _input_order(groups[number])
+        own = [piece.inputs[e] for piece in groups[number] for e in order[held:]]
+        if own and all(readers.get(node) == {(number, False)} for node in own):
+            found.add(number)
+            leaves.update(own)
+    return found, leaves
+
+
+def _vector_replay(units: list, leaves: Sequence[Value], crossing: int, output_slot: int) -> Callable:
+    """``replay(_, nodes, output)`` for the vectorised replay: the units forward, then backward.
+
+    ``leaves``: those passed through ``V`` and ``G`` (the leaves that only one
+    batched unit reads, as per-copy inputs, it reads and writes itself).
+    """
+
+    def replay(_, nodes, output) -> float:
         V = list(map(_DATA, leaves))
         V += [0.0] * crossing
         G = list(map(_GRAD, leaves))
@@ -563,9 +741,9 @@ class _Program:
         calls: list[tuple[int, _Call]] = []
         groups = _pieces(walk)
         if vectorize:
-            self._vectorised(walk, output, groups, names, written, slot_of)
+            self._vectorised(walk, output, groups, names, written, slot)
             self.output_slot = slot[output]
-            self.crossing = len(slot) - len(self.leaves)
+            self.crossing = len(slot) - len(self.slot_leaves)
             return
         shared: dict[tuple[int, ...], tuple[int, ...]] = {}
         for number, group in enumerate(groups):
@@ -612,7 +790,7 @@ class _Program:
         self.namespace["OUTPUT"] = slot[output]
         self.output_slot = slot[output]
 
-    def _vectorised(self, walk, output, groups, names, written, slot_of) -> None:
+    def _vectorised(self, walk, output, groups, names, written, slot) -> None:
         """The pieces, each group of copies that can run together as one batched call over arrays.
 
         A group of several copies runs once, after every copy's inputs exist and
@@ -633,9 +811,35 @@ class _Program:
             if isinstance(order, list):
                 break
             batched -= order  # groups caught in a cycle: one call per copy
+        # A piece that starts by adding up one output of every copy (the batch's loss terms): the
+        # batched unit adds them itself, and the piece keeps the rest of its nodes (if any).
+        sums = _sums_of_copies(walk, output, groups, batched, owner, written)
+        totals: dict[int, tuple[int, int, list[int], float | None, Value]] = {}
+        for number, (adding, place, length, copies, start) in sums.items():
+            (piece,) = groups[number]
+            totals[adding] = (place, length, copies, start, piece.nodes[length - 1])
+            if piece.first + length <= piece.last:
+                groups[number] = [_Piece(walk, piece.first + length, piece.last)]
+            else:
+                groups[number] = []
+                order.remove((number, 0))
+        direct, read_directly = _direct_groups(groups, batched)
+        # The leaves that pass through V and G get the first slots; the others none.
+        self.slot_leaves = tuple(leaf for leaf in self.leaves if leaf not in read_directly)
+        slot.clear()
+        slot.update((leaf, s) for s, leaf in enumerate(self.slot_leaves))
+
+        def slot_of(node: Value) -> int:
+            s = slot.get(node)
+            if s is None:
+                s = slot[node] = len(slot)
+            return s
+
         forms = ArrayForms()
         units: dict[object, _ScalarUnit | _BatchUnit] = {}
-        for number, group in pieces_of:
+        for number, group in enumerate(groups):
+            if not group:  # a piece that was only a sum of copies (see above)
+                continue
             name = f"piece_{number}"
             order_e, held = _input_order(group)
             if number in batched:
@@ -647,6 +851,14 @@ class _Program:
                     )
                 outputs = group[0].outputs(walk, output)
                 what = f"A sub-graph of {len(group[0].nodes)} nodes found {len(group)} times in the graph"
+                total, skip = None, -1
+                if number in totals:
+                    place, length, copies, start, end = totals[number]
+                    total, skip = _SumOfCopies(place, copies, start, slot_of(end)), place
+                    what += (
+                        f"; its output {place + 1} of every copy is then added up, copy after copy "
+                        f"({length} additions), by the replay itself (np.add.accumulate)"
+                    )
                 self.parts.append(
                     vector_piece_source(
                         name, group[0], order_e, held, shown, outputs, positions, forms, what, fuse=True
@@ -656,10 +868,12 @@ class _Program:
                     name,
                     [[slot_of(p.inputs[e]) for e in order_e] for p in group],
                     held,
-                    [[slot_of(n) for n in p.outputs(walk, output)] for p in group],
+                    [[slot_of(n) for i, n in enumerate(p.outputs(walk, output)) if i != skip] for p in group],
                     [columns[i] for i in varying],
                     [[p.nodes[j] if p.nodes[j] in written else _DISCARD for j in positions] for p in group],
                     [[p.inputs[e] for e in order_e[held:]] for p in group],
+                    direct=number in direct,
+                    total=total,
                 )
                 continue
             source, varying, positions = _piece_source(name, group, walk, output, names, written)
@@ -697,7 +911,7 @@ class _Program:
         if self.units:
             for unit in self.units:
                 unit.bind(namespace)
-            return source, _vector_replay(self.units, self.crossing, self.output_slot)
+            return source, _vector_replay(self.units, self.slot_leaves, self.crossing, self.output_slot)
         return source, cast("Callable[..., float]", namespace["replay"])
 
 

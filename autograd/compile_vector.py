@@ -68,12 +68,13 @@ import builtins
 import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
+from typing import cast
 
 import numpy as np
 
 from .compile_pieces import _inputs, _Piece
-from .compile_source import _indent, _literal, _piece_names, _Writer
-from .operation import Operation
+from .compile_source import _fill, _indent, _literal, _piece_names, _Writer
+from .operation import Operation, contribution
 from .value import _HELPERS as _ENGINE_HELPERS
 from .value import ADD, MUL, Value
 
@@ -95,13 +96,14 @@ def _fail(kind: type[Exception], message: str, bad: Samples, *numbers: Samples) 
 
     ``message`` is the scalar helper's, with ``{}`` for the numbers (shown at
     that sample, as Python shows a float), followed by the sample's position.
+    The samples are the last axis (a fused layer's block has a row per neuron).
     """
     bad = np.asarray(bad)
     if not bad.any():
         return
-    i = int(np.argmax(bad)) if bad.ndim else -1
-    shown = [repr(float(n if np.ndim(n) == 0 else np.asarray(n)[i])) for n in numbers]
-    where = f" in sample {i}" if i >= 0 else ""
+    at = np.unravel_index(int(np.argmax(bad)), bad.shape)
+    shown = [repr(float(np.broadcast_to(np.asarray(n), bad.shape)[at])) for n in numbers]
+    where = f" in sample {int(at[-1])}" if bad.ndim else ""
     raise kind(message.format(*shown) + where)
 
 
@@ -347,8 +349,9 @@ def _each_sample(function: Callable) -> Callable:
         arrays = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in flat))
         if not arrays or arrays[0].ndim == 0:
             return function(*arguments)
-        columns = [a.tolist() for a in arrays]
-        out = np.empty(arrays[0].shape)
+        shape = arrays[0].shape  # samples on the last axis (a fused layer's block: a row per neuron)
+        columns = [a.ravel().tolist() for a in arrays]
+        out = np.empty(arrays[0].size)
         for i in range(len(out)):
             numbers, at = [], 0
             for x in arguments:
@@ -359,8 +362,8 @@ def _each_sample(function: Callable) -> Callable:
             try:
                 out[i] = function(*numbers)
             except (ArithmeticError, ValueError) as error:
-                raise type(error)(f"{error} in sample {i}") from None
-        return out
+                raise type(error)(f"{error} in sample {i % shape[-1]}") from None
+        return out.reshape(shape)
 
     return apply
 
@@ -602,7 +605,7 @@ def vector_piece_source(
             lines, done[q] = writer.forward(step)
             forward += lines
         else:
-            forward += step.forward(q, value_of)
+            forward += step.forward(q, writer)
     backward: list[str] = []
     sums: dict[int, list[str]] = {}  # a parameter's sums over the copies, from the fused layers
     writer.started = set(outputs)
@@ -676,35 +679,91 @@ class _Layer:
         self.xs = [x for _, x in chains[0].terms]
         # Every node the layer computes or makes unnecessary: the chains' products and sums.
         self.inside = {node for chain in chains for node in (*chain.inside, chain.end)}
+        # The element-wise operations applied to every chain's result, stage after stage (see
+        # _stages): each stage one operation over the whole ``k × copies`` block.
+        self.stages: list[list[Value]] = []
 
-    def forward(self, q: int, value_of) -> list[str]:
+    def add_stages(self, stages: list[list[Value]]) -> None:
+        """Computes ``stages`` too (each a list of nodes, one per chain), over the whole block at once."""
+        self.stages = stages
+        for stage in stages:  # the last stage's nodes are rows of the last block (see forward)
+            self.inside.update(stage)
+
+    def forward(self, q: int, writer: _Writer) -> list[str]:
+        value_of = writer.value_of
         rows = ", ".join("(" + "".join(f"{value_of(w)}, " for w, _ in c.terms) + ")" for c in self.chains)
         lines = [
             f"# A fused layer: {len(self.chains)} chains of {len(self.xs)} products w·x, one matrix product.",
             f"X{q} = np.stack(({''.join(f'{value_of(x)}, ' for x in self.xs)}))",
             f"W{q} = np.array(({rows},))",
-            f"Z{q} = W{q} @ X{q}",
         ]
-        for j, chain in enumerate(self.chains):
-            lines.append(f"{value_of(chain.end)} = {value_of(chain.start)} + Z{q}[{j}]")
+        if not self.stages:
+            lines.append(f"Z{q} = W{q} @ X{q}")
+            for j, chain in enumerate(self.chains):
+                lines.append(f"{value_of(chain.end)} = {value_of(chain.start)} + Z{q}[{j}]")
+            return lines
+        # Each chain starts from a parameter (its bias): a column added to every copy.
+        starts = "".join(f"({value_of(c.start)},), " for c in self.chains)
+        lines.append(f"A{q}_0 = W{q} @ X{q} + np.array(({starts}))")
+        for s, stage in enumerate(self.stages, start=1):
+            operation = _stage_operation(stage)
+            mapping = self._names(q, s, stage[0], writer)
+            form = _fill(writer.rewrite(operation, operation.bound_forward), mapping)
+            lines.append(f"A{q}_{s} = {form}  # {operation.name}, for the {len(stage)} rows at once")
+        last = len(self.stages)
+        lines += [f"{value_of(node)} = A{q}_{last}[{j}]" for j, node in enumerate(self.stages[-1])]
         return lines
+
+    def _names(self, q: int, s: int, node: Value, writer: _Writer) -> dict[str, str]:
+        """The names in stage ``s``'s expressions: its rows' block, the block before, the constants."""
+        mapping = writer.names(node)
+        operation = _stage_operation([node])
+        mapping[operation.value_inputs[0]] = f"A{q}_{s - 1}"
+        mapping["out"] = f"A{q}_{s}"
+        return mapping
 
     def backward(self, q: int, writer: _Writer, held_inputs: dict, sums: dict[int, list[str]]) -> None:
         """Writes the layer's backward pass; each parameter's entry of ``G @ Xᵀ`` goes to ``sums``."""
         emit = writer.emit
         emit(f"# The fused layer {q}: inputs' gradients Wᵀ @ G, parameters' G @ Xᵀ (summed over the copies).")
-        emit(f"G{q} = np.stack(({''.join(f'{writer.grad_of(c.end)}, ' for c in self.chains)}))")
+        if self.stages:
+            last = len(self.stages)
+            emit(f"GA{q}_{last} = np.stack(({''.join(f'{writer.grad_of(n)}, ' for n in self.stages[-1])}))")
+            for s in range(last, 0, -1):
+                operation = _stage_operation(self.stages[s - 1])
+                mapping = self._names(q, s, self.stages[s - 1][0], writer)
+                derivative = cast(str, operation.bound_derivatives[operation.value_inputs[0]])
+                sign, term = contribution(derivative, "_upstream_")
+                term = _fill(writer.rewrite(operation, term), {**mapping, "_upstream_": f"GA{q}_{s}"})
+                emit(f"GA{q}_{s - 1} = {'-' if sign == '-' else ''}{term}  # {operation.name}'s rows")
+            emit(f"G{q} = GA{q}_0")
+        else:
+            emit(f"G{q} = np.stack(({''.join(f'{writer.grad_of(c.end)}, ' for c in self.chains)}))")
         emit(f"GX{q} = W{q}.T @ G{q}")
         # The parameters' sums as a list of lists of floats, handed back as they are (plain floats,
         # not one NumPy scalar per parameter).
         emit(f"GW{q} = (G{q} @ X{q}.T).tolist()")
+        if self.stages:  # the biases' sums over the copies, one row each
+            emit(f"GB{q} = G{q}.sum(axis=1).tolist()")
         for i, x in enumerate(self.xs):
             writer.add(x, "+", f"GX{q}[{i}]")
         for j, chain in enumerate(self.chains):
             for i, (w, _) in enumerate(chain.terms):
                 e = held_inputs[w]
                 sums.setdefault(e, []).append(f"GW{q}[{j}][{i}]")
-            writer.add(chain.start, "+", writer.grad_of(chain.end))
+            if self.stages:
+                sums.setdefault(held_inputs[chain.start], []).append(f"GB{q}[{j}]")
+            else:
+                writer.add(chain.start, "+", writer.grad_of(chain.end))
+
+
+def _only_parent(node: Value) -> Value | None:
+    parents = _inputs(node)[0]
+    return parents[0] if len(parents) == 1 else None
+
+
+def _stage_operation(stage: Sequence[Value]) -> Operation:
+    return cast(Operation, stage[0]._operation)
 
 
 class _Chain:
@@ -726,12 +785,14 @@ def _layers(
     nodes = piece.nodes
     position = {node: k for k, node in enumerate(nodes)}
     uses: dict[Value, int] = {}
+    users: dict[Value, list[Value]] = {}
     first_use: dict[Value, int] = {}
     varies: set[Value] = {piece.inputs[e] for e in own}
     for k, node in enumerate(nodes):
         parents = _inputs(node)[0]
         for parent in parents:
             uses[parent] = uses.get(parent, 0) + 1
+            users.setdefault(parent, []).append(node)
             first_use.setdefault(parent, k)
         if any(p in varies for p in parents) or any(c.startswith("c") for c in constants_of(node)):
             varies.add(node)
@@ -776,8 +837,44 @@ def _layers(
         ready = max((position.get(n, -1) for n in (*xs, *(c.start for c in group))), default=-1)
         needed = min((first_use.get(c.end, len(nodes)) for c in group), default=len(nodes))
         if ready < needed and all(position.get(c.start, -1) < position[c.inside[0]] for c in group):
-            layers.append(_Layer(group, ready))
+            layer = _Layer(group, ready)
+            if all(c.start in held_inputs for c in group):
+                layer.add_stages(_stages([c.end for c in group], users, kept, constants_of))
+            layers.append(layer)
     return layers
+
+
+def _stages(
+    rows: list[Value], users: Mapping[Value, list[Value]], kept: set[Value], constants_of: Callable
+) -> list[list[Value]]:
+    """The element-wise operations a fused layer's results go through, each the same for every row.
+
+    ``relu(bias + Σ w·x)`` for each neuron of a layer: after the matrix
+    product, one ``relu`` over the whole block of neurons × copies, instead
+    of one per neuron. A stage is taken while every row's node is used once
+    (and kept by no one: not an output, not written back), by the same
+    operation of that node alone (with the same literal constants), which
+    passes a gradient back to it.
+    """
+    stages: list[list[Value]] = []
+    while all(n not in kept and len(users.get(n, ())) == 1 for n in rows):
+        following = [users[n][0] for n in rows]
+        operation = following[0]._operation
+        if not isinstance(operation, Operation) or operation.nary or len(operation.value_inputs) != 1:
+            break
+        if operation.bound_derivatives[operation.value_inputs[0]] is None:  # forward-only: no gradient
+            break
+        texts = constants_of(following[0])
+        if any(t.startswith("c") for t in texts) or len(set(following)) != len(following):
+            break  # a constant that differs between copies
+        if not all(
+            u._operation is operation and _only_parent(u) is n and constants_of(u) == texts
+            for u, n in zip(following, rows, strict=True)
+        ):
+            break
+        stages.append(following)
+        rows = following
+    return stages
 
 
 def shown_constants(group: Sequence[_Piece]) -> tuple[list[str], list[int], list[tuple[float, ...]]]:

@@ -564,3 +564,201 @@ def test_a_parameter_in_several_fused_layers_gets_the_sum_of_its_entries():
     fresh.backward()
     assert close(result, fresh.data)
     assert all(close(a, p.grad) for a, p in zip(grads, params, strict=True))
+
+
+# ---------------------------------------------------------------------------
+# A fused layer's element-wise stages (one operation over the whole neurons × samples block), and
+# the batch's input leaves read and written by the batched piece itself.
+
+
+def _layer_batch(n: int, stage, seed: int = 0, inputs: list[list[Value]] | None = None, total=None):
+    """Samples through one layer of 4 neurons, each neuron's result through ``stage``, then summed.
+
+    ``stage(z)`` is the same operations for every neuron (what a fused layer takes as its stages);
+    ``total(terms)`` adds up the samples' terms (by default ``sum(terms[1:], terms[0])``).
+    Returns the parameters, the samples' input leaves (flat) and the loss, built anew at each call.
+    """
+    rng = random.Random(seed)
+    weights = [[Value(rng.uniform(-1, 1)) for _ in range(3)] for _ in range(4)]
+    biases = [Value(rng.uniform(-0.5, 0.5)) for _ in range(4)]
+    params = [p for row in weights for p in row] + biases
+    if inputs is None:
+        inputs = [[Value(rng.uniform(-2, 2)) for _ in range(3)] for _ in range(n)]
+
+    def neuron(row: list[Value], b: Value, xs: list[Value]) -> Value:
+        return stage(sum((w * x for w, x in zip(row, xs, strict=True)), b))
+
+    def loss() -> Value:
+        terms = []
+        for xs in inputs:
+            hidden = [neuron(row, b, xs) for row, b in zip(weights, biases, strict=True)]
+            terms.append(sum(hidden[1:], hidden[0]) * 0.5)
+        return sum(terms[1:], terms[0]) if total is None else total(terms)
+
+    unique = list({id(x): x for xs in inputs for x in xs}.values())
+    return params, unique, loss
+
+
+def _against_backward(params, inputs, loss, step, reset=0.25):
+    """The step's result and every leaf's gradient against a fresh graph's backward()."""
+    for leaf in (*params, *inputs):
+        leaf.grad = reset
+    result = step()
+    grads = [leaf.grad for leaf in (*params, *inputs)]
+    for leaf in (*params, *inputs):
+        leaf.grad = reset
+    fresh = loss()
+    fresh.backward()
+    assert close(result, fresh.data), (result, fresh.data)
+    expected = [leaf.grad for leaf in (*params, *inputs)]
+    assert all(close(a, b) for a, b in zip(grads, expected, strict=True)), (grads, expected)
+
+
+SOFTSIGN = Operation(
+    "softsign_for_a_block",
+    "_softsign(a)",
+    {"a": "_softsign_slope(a)"},
+    helpers={
+        "_softsign": lambda a: a / (1.0 + abs(a)),
+        "_softsign_slope": lambda a: 1.0 / (1.0 + abs(a)) ** 2,
+    },
+)
+
+
+@pytest.mark.parametrize(
+    "stage, operations",
+    [
+        (lambda z: z.relu(), ["relu"]),
+        (lambda z: (z.tanh() * 2.0).sigmoid(), ["tanh", "*", "sigmoid"]),
+        (lambda z: (-z).exp(), ["neg", "exp"]),
+        (lambda z: apply(SOFTSIGN, z), None),  # an operation of one's own: its helpers run per sample
+    ],
+)
+def test_a_fused_layers_element_wise_stages_run_once_over_the_whole_block(stage, operations):
+    params, inputs, loss = _layer_batch(30, stage)
+    with small_pieces(piece_nodes=64, repeated_nodes=8):
+        step = compile_graph(loss(), vectorize=True)
+    stages = [line.split("# ")[1] for line in step.source.splitlines() if "for the 4 rows at once" in line]
+    assert len(stages) == len(operations or [None]), stages
+    if operations:
+        assert [text.split(",")[0] for text in stages] == operations
+    for p in params:
+        p.data *= 0.9
+    for x in inputs:
+        x.data += 0.1
+    _against_backward(params, inputs, loss, step)
+
+
+def test_a_stage_with_a_constant_that_differs_between_samples_is_not_fused():
+    """``z * c`` with each sample's own c cannot be one block operation with one literal."""
+    rng = random.Random(1)
+    w = [Value(rng.uniform(-1, 1)) for _ in range(6)]
+    b = [Value(0.1), Value(-0.2)]
+    inputs = [[Value(rng.uniform(-2, 2)) for _ in range(3)] for _ in range(12)]
+
+    def loss() -> Value:
+        terms = []
+        for c, xs in enumerate(inputs):
+            rows = [w[3 * j : 3 * j + 3] for j in range(2)]
+            z = [sum((wi * x for wi, x in zip(row, xs, strict=True)), b[j]) for j, row in enumerate(rows)]
+            terms.append((z[0] * float(c)).tanh() + (z[1] * float(c)).tanh())
+        return sum(terms[1:], terms[0])
+
+    with small_pieces(piece_nodes=64, repeated_nodes=8):
+        step = compile_graph(loss(), vectorize=True)
+    assert "rows at once" not in step.source and "fused layer" in step.source
+    _against_backward([*w, *b], [x for xs in inputs for x in xs], loss, step)
+
+
+def test_a_domain_error_in_a_fused_stage_names_the_sample_and_writes_nothing():
+    params, inputs, loss = _layer_batch(20, lambda z: (z + 10.0).log())
+    recorded = loss()
+    with small_pieces(piece_nodes=64, repeated_nodes=8):
+        step = compile_graph(recorded, vectorize=True)
+    assert "rows at once" in step.source
+    inputs[3 * 7].data = -1e6  # sample 7: some neuron's z + 10 is then far below zero
+    before = [(leaf.data, leaf.grad) for leaf in (*params, *inputs)]
+    # The copy is named by its place among the piece's copies (the graph's order) and by what it reads.
+    with pytest.raises(
+        ValueError,
+        match=r"log: logarithm of a non-positive number \(-[\d.]+\) in sample (\d+) \(copy \1 of 20",
+    ) as error:
+        step()
+    assert "Value(data=-1000000.0" in str(error.value) and "rows at once" in str(error.value)
+    assert [(leaf.data, leaf.grad) for leaf in (*params, *inputs)] == before
+    assert recorded.grad == 0.0
+
+
+def test_input_leaves_read_by_the_batch_only_skip_the_replays_lists_and_get_backwards_gradients():
+    """The samples' input leaves: read and written by the batched piece itself; a leaf that
+    something else reads too (here the first sample's, also in a term of its own), and a leaf
+    that two samples share, still get backward()'s gradients."""
+    rng = random.Random(2)
+    samples = [[Value(rng.uniform(-2, 2)) for _ in range(3)] for _ in range(15)]
+    samples[1][1] = samples[0][1]  # samples 0 and 1 share a leaf
+    params, inputs, build = _layer_batch(15, lambda z: z.tanh(), inputs=samples)
+    first = samples[2][0]
+
+    def loss() -> Value:
+        return build() + first * 3.0
+
+    with small_pieces(piece_nodes=64, repeated_nodes=8):
+        step = compile_graph(loss(), vectorize=True)
+    assert "over arrays" in step.source
+    _against_backward(params, inputs, loss, step)
+
+
+@pytest.mark.parametrize(
+    "total, summed",
+    [
+        (lambda terms: sum(terms[1:], terms[0]), True),  # (o₁ + o₂) + o₃ + ...
+        (lambda terms: sum(terms) * (1.0 / 17), True),  # ((0 + o₁) + o₂) + ..., then a mean
+        (lambda terms: sum(reversed(terms)), True),  # the copies in another order
+        (lambda terms: sum([*terms, Value(2.0)]), True),  # the chain goes on past the copies
+        (lambda terms: sum(terms) + terms[3].exp(), False),  # a term used twice: not a plain sum
+        (lambda terms: sum(terms[:-1]) * terms[-1], False),  # not every copy's term in the chain
+    ],
+)
+def test_a_sum_of_every_copys_output_is_added_up_by_the_replay_as_the_chain_does(total, summed):
+    """``sum(losses)`` over a batch: one ``np.add.accumulate`` over the copies' outputs, the same
+    additions in the same order; each output's gradient ``0.0 + g``, as the chain hands it back."""
+    params, inputs, loss = _layer_batch(17, lambda z: z.tanh(), total=total)
+    with small_pieces(piece_nodes=64, repeated_nodes=8):
+        step = compile_graph(loss(), vectorize=True)
+    assert ("added up, copy after copy" in step.source) == summed
+    for x in inputs:
+        x.data *= -1.5
+    _against_backward(params, inputs, loss, step)
+
+
+def test_a_sum_of_copies_carries_nan_and_a_negative_zero_gradient_as_backward_does():
+    """A NaN in one sample's term makes the sum NaN; the sum's gradient -0.0 reaches each term as 0.0."""
+    for scale in (-0.0, 1.0):
+        params, inputs, loss = _layer_batch(
+            9, lambda z: z.relu(), total=lambda terms, scale=scale: sum(terms) * scale
+        )
+        with small_pieces(piece_nodes=64, repeated_nodes=8):
+            step = compile_graph(loss(), vectorize=True)
+        assert "added up, copy after copy" in step.source
+        inputs[5].data = math.nan if scale else inputs[5].data
+        for leaf in (*params, *inputs):
+            leaf.grad = 0.0
+        result = step()
+        got = [
+            (leaf.grad, math.copysign(1.0, leaf.grad))
+            for leaf in (*params, *inputs)
+            if not math.isnan(leaf.grad)
+        ]
+        for leaf in (*params, *inputs):
+            leaf.grad = 0.0
+        fresh = loss()
+        fresh.backward()
+        assert close(result, fresh.data)
+        expected = [
+            (leaf.grad, math.copysign(1.0, leaf.grad))
+            for leaf in (*params, *inputs)
+            if not math.isnan(leaf.grad)
+        ]
+        assert got == expected or all(
+            close(a[0], b[0]) and a[1] == b[1] for a, b in zip(got, expected, strict=True)
+        )
