@@ -126,9 +126,15 @@ the samples of a batch *once*, over NumPy arrays: every number that differs
 from sample to sample is an array (one number per sample), every number the
 same in all of them (the parameters) a plain float, and each line of the
 piece one NumPy operation for the whole batch. A layer of neurons (chains
-``bias + Σ w·x`` over the same inputs) becomes a matrix product. Values and
-gradients are then ``backward()``'s to about 1e-12 relative, not bit for bit
-(see ``autograd/compile_vector.py``, which writes those pieces).
+``bias + Σ w·x`` over the same inputs) becomes a matrix product, and the
+activation that every neuron of the layer applies one operation over the
+layer's whole block. The batch's inputs, leaves that only the samples read,
+go from the leaves into one array and their gradients back, without passing
+through the replay's lists; a sum of every sample's loss term (``sum(losses)``:
+a chain of additions) is one ``np.add.accumulate`` over the samples' array,
+the same additions in the same order. Values and gradients are then
+``backward()``'s to about 1e-12 relative, not bit for bit (see
+``autograd/compile_vector.py``, which writes those pieces).
 :func:`compile_sample` goes one step further: it compiles the graph of *one*
 sample, with its inputs as leaves, into a replay that serves batches of any
 size (``fit(compile=True)`` uses it).

@@ -26,6 +26,17 @@ summed over the samples: backpropagation in matrix form, found in the
 scalar graph. Only ``compile_graph(..., vectorize=True)``
 fuses; the sums then round in NumPy's order.
 
+What follows the products is fused too, when every neuron does the same:
+``relu(bias + Σ w·x)`` for each neuron of the layer becomes ``A = W @ X + B``
+(``B``: the biases, one per row) and one ``relu`` over the whole block
+``A`` (neurons × samples), instead of one addition and one ``relu`` per
+neuron; backward, the block's gradient is multiplied by the ``relu``'s
+derivative over the block, and each bias receives its row's sum. Each such
+*stage* is an operation of the neuron's result alone, the same for every
+neuron (with the same constants), written from the same expressions as
+any other line: an element-wise expression computes a block as it computes
+a row.
+
 One definition per operation, here too
 ---------------------------------------
 No operation is written twice: each line is the operation's own ``forward`` or

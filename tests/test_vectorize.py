@@ -21,7 +21,7 @@ from autograd import Value, compile_graph, topological_order
 from autograd.compile import compile_sample
 from autograd.compile_vector import ArrayForms, array_expression
 from autograd.value import OPERATIONS
-from tests.test_compile import batch_graph, mlp_batch, sample_steps, small_pieces
+from tests.test_compile import UNARY, batch_graph, mlp_batch, sample_steps, small_pieces
 
 TOLERANCE = 1e-12
 
@@ -762,3 +762,48 @@ def test_a_sum_of_copies_carries_nan_and_a_negative_zero_gradient_as_backward_do
         assert got == expected or all(
             close(a[0], b[0]) and a[1] == b[1] for a, b in zip(got, expected, strict=True)
         )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    stages=st.lists(st.sampled_from(sorted(UNARY)), min_size=1, max_size=3),
+    scale=st.sampled_from([1.0, -1.0, 1e-3, 40.0, 800.0]),
+    edge=st.sampled_from([0.0, -0.0, 1.0, -1.0, math.inf, -math.inf, math.nan, 1e300]),
+    n=st.integers(2, 9),
+    seed=st.integers(0, 1000),
+)
+def test_every_one_input_operation_as_a_fused_stage_matches_backward(stages, scale, edge, n, seed):
+    """Any operation of one input, applied by every neuron of a layer, runs over the whole block: its
+    values, gradients and errors are backward()'s (to 1e-12), edge values and domain errors included."""
+
+    def stage(z: Value) -> Value:
+        for name in stages:
+            z = UNARY[name](z)
+        return z
+
+    params, inputs, loss = _layer_batch(n, stage, seed=seed)
+    for x in inputs:
+        x.data *= scale
+    inputs[seed % len(inputs)].data = edge
+    try:
+        recorded = loss()
+    except (ArithmeticError, ValueError):
+        return
+    with small_pieces(piece_nodes=64, repeated_nodes=8):
+        step = compile_graph(recorded, vectorize=True)
+    for p in params:
+        p.data *= -1.1
+    before = [(leaf.data, leaf.grad) for leaf in (*params, *inputs)]
+    try:
+        fresh = loss()
+        fresh.backward()
+    except (ArithmeticError, ValueError) as error:
+        for leaf, (_, grad) in zip((*params, *inputs), before, strict=True):
+            leaf.grad = grad
+        with pytest.raises(type(error)):
+            step()
+        assert [(leaf.data, leaf.grad) for leaf in (*params, *inputs)] == before  # nothing written
+        return
+    for leaf, (_, grad) in zip((*params, *inputs), before, strict=True):
+        leaf.grad = grad
+    _against_backward(params, inputs, loss, step)
