@@ -505,6 +505,12 @@ class _ForwardReplay:
             return False
 
 
+#: The fewest samples worth a replay. A replay runs each of one sample's operations once, over arrays:
+#: a NumPy call per operation, whatever the number of samples. The interpreter costs about a third
+#: of that per operation and sample, so below a few samples it is faster (measured on MLP(64, [64, 10])
+#: and MLP(2, [16, 16, 1]): the replay's cost is reached between 4 and 8 samples).
+_REPLAY_FROM = 8
+
 #: A model → its compiled forward replay. Weak keys: the entry goes when the model does; the entry
 #: holds the parameters (their ``Value`` objects) but nothing that leads back to the model.
 _FORWARD_REPLAYS: weakref.WeakKeyDictionary[Module, _ForwardReplay] = weakref.WeakKeyDictionary()
@@ -514,12 +520,13 @@ def _replay_for(model: Module, X: Sequence) -> _ForwardReplay | None:
     """The compiled forward replay for ``model`` (in ``eval()`` mode) on ``X``, if it can have one.
 
     Only for a model of the library's own layers, applied sample by sample to
-    flat lists of numbers. Compiled on the first call and kept while the
-    model's structure stays the same; a replay that can no longer be right (a
-    parameter, a module or a setting changed) is compiled again. Under
-    ``no_grad`` no graph can be recorded, so nothing new is compiled there.
+    flat lists of numbers, and at least ``_REPLAY_FROM`` of them. Compiled on
+    the first call and kept while the model's structure stays the same; a
+    replay that can no longer be right (a parameter, a module or a setting
+    changed) is compiled again. Under ``no_grad`` no graph can be recorded,
+    so nothing new is compiled there.
     """
-    if len(X) == 0 or not _sample_by_sample(model, X):
+    if len(X) < _REPLAY_FROM or not _sample_by_sample(model, X):
         return None
     if any(type(m) not in _REPLAYABLE_LAYERS for m in model.modules()):  # a subclass may branch in Python
         return None
@@ -584,8 +591,8 @@ def evaluate(
     :func:`fit` (``"accuracy"`` takes its threshold from the loss).
 
     A model made of the library's layers (``MLP``, ``Layer``, ``Sequential``
-    of those and of activations and ``Dropout``), on flat lists of numbers, is
-    not run sample by sample: one sample's graph is compiled once
+    of those and of activations and ``Dropout``), on flat lists of numbers
+    (eight samples or more), is not run sample by sample: one sample's graph is compiled once
     (``autograd.compile.compile_sample``, kept for the next call while the
     model's parameters, modules and their settings stay the same) and
     replayed over all the samples at once with NumPy, a chunk of them at a

@@ -124,14 +124,23 @@ def test_evaluate_and_predict_replay_the_interpreters_numbers(name):
         assert type(scores[key]) is float
         assert close(scores[key], value), (key, scores[key], value)
     same_floats(predict(model, X), [plain(p) for p in interpreted(model, X)])
-    # A batch of one, and a smaller data set: the same replay serves any number of samples.
-    same_floats(predict(model, X[:1]), [plain(p) for p in interpreted(model, X[:1])])
+    # A smaller data set: the same replay serves any number of samples.
+    same_floats(predict(model, X[:9]), [plain(p) for p in interpreted(model, X[:9])])
+
+
+def test_a_handful_of_samples_is_interpreted_where_a_replay_would_cost_more():
+    model = MLP(2, [4, 1], seed=0)
+    few = X_MOONS[: train._REPLAY_FROM - 1]
+    assert predict(model, few) == [plain(p) for p in interpreted(model, few)]  # the interpreter's floats
+    assert not replayed(model)
+    predict(model, X_MOONS[: train._REPLAY_FROM])
+    assert replayed(model)
 
 
 def test_predict_keeps_the_shape_of_one_output_in_a_list():
     # Tanh() of a one-element list gives a one-element list: a list per sample, as the interpreter gives.
     model = Sequential(Tanh())
-    X = [[0.5], [-1.0], [3.0]]
+    X = [[0.5 * k - 2.0] for k in range(9)]
     outputs = predict(model, X)
     assert replayed(model)
     assert all(isinstance(o, list) and len(o) == 1 for o in outputs)
@@ -202,7 +211,7 @@ def test_evaluate_takes_outputs_that_are_not_values_as_before():
 
 def test_the_cached_replay_reads_new_weights_and_recompiles_for_a_new_structure(monkeypatch):
     model = MLP(2, [4, 1], seed=0)
-    X = X_MOONS[:5]
+    X = X_MOONS[:10]
     compiled = []
     real = train.compile_sample
     monkeypatch.setattr(train, "compile_sample", lambda *a: compiled.append(1) or real(*a))
@@ -241,7 +250,7 @@ def test_a_large_data_set_is_replayed_in_chunks_of_samples(monkeypatch):
 
 def test_the_cache_does_not_keep_a_deleted_model_alive():
     model = MLP(2, [4, 1], seed=0)
-    predict(model, X_MOONS[:3])
+    predict(model, X_MOONS)
     assert replayed(model)
     gone = weakref.ref(model)
     del model
@@ -251,22 +260,28 @@ def test_the_cache_does_not_keep_a_deleted_model_alive():
 
 def test_inputs_the_replay_cannot_take_go_to_the_interpreter_and_its_errors():
     model = MLP(2, [3, 1], seed=0)
-    predict(model, [[0.0, 1.0]])  # a replay for two inputs exists now
+    X = [list(x) for x in X_MOONS[:10]]
+    predict(model, X)
+    assert replayed(model)  # a replay for two inputs exists now
     with pytest.raises(ValueError, match="expects 2 input"):
-        predict(model, [[0.0, 1.0], [1.0, 2.0, 3.0]])  # a ragged data set: the row is named as before
+        predict(model, [*X, [1.0, 2.0, 3.0]])  # a ragged data set: the row is named as before
     with pytest.raises(ValueError, match="expects 2 input"):
-        predict(model, [[0.0, 1.0, 2.0]])
-    mixed = [[0.0, 1.0], [Value(2.0), 0.5]]
-    assert predict(model, mixed) == [plain(p) for p in interpreted(model, mixed)]
+        predict(model, [[0.0, 1.0, 2.0]] * 10)
+    for odd in (Value(2.0), True):  # a Value among the numbers; a bool (a number to the interpreter)
+        mixed = [*X, [odd, 0.5]]
+        assert predict(model, mixed) == [plain(p) for p in interpreted(model, mixed)]
+    with pytest.raises(TypeError):
+        predict(model, [*X, ["1.0", 0.5]])  # a string is not a number, as before
 
 
 def test_under_no_grad_a_model_not_yet_compiled_is_interpreted():
     model = MLP(2, [3, 1], seed=0)
     with no_grad():
-        outputs = predict(model, X_MOONS[:4])
-    assert outputs == [plain(p) for p in interpreted(model, X_MOONS[:4])]
+        outputs = predict(model, X_MOONS)
+    assert outputs == [plain(p) for p in interpreted(model, X_MOONS)]
     assert not replayed(model)
-    assert predict(model, X_MOONS[:4]) is not None and replayed(model)
+    predict(model, X_MOONS)
+    assert replayed(model)
 
 
 @pytest.mark.parametrize("replay", [True, False], ids=["replayed", "interpreted"])
@@ -274,7 +289,7 @@ def test_evaluate_reports_a_nan_loss_for_a_nan_output_instead_of_the_losss_error
     if not replay:
         monkeypatch.setattr(train, "_sample_by_sample", lambda model, X: False)
     model = Sequential(Layer(2, 3, "tanh", seed=0), Layer(3, 1, "sigmoid", seed=1))
-    X, y = [[0.0, 1.0], [1.0, 0.0], [2.0, 2.0], [-1.0, 0.5]], [1, 0, 1, 0]
+    X, y = [[0.0, 1.0], [1.0, 0.0], [2.0, 2.0], [-1.0, 0.5]] * 2, [1, 0, 1, 0] * 2
     model[1].neurons[0].w[0].data = math.nan  # every output is NaN
     scores = evaluate(model, X, y, losses.binary_cross_entropy)  # used to raise "must be in [0, 1]"
     assert math.isnan(scores["loss"])
