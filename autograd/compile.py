@@ -1007,7 +1007,10 @@ class SampleReplay:
     of every size: a last, smaller batch too.
 
     Attributes: ``source``, ``inputs``, ``outputs``, ``parameters`` (the
-    other leaves, in the order of the source's arguments) and ``compile_seconds``.
+    other leaves, in the order of the source's arguments), ``operations``
+    (how many nodes one sample's graph has: a forward pass over ``n`` samples
+    keeps about ``operations × n`` numbers until ``backward``) and
+    ``compile_seconds``.
     """
 
     _count = 0
@@ -1033,7 +1036,8 @@ class SampleReplay:
             self.parameters = tuple(piece.inputs[e] for e in held)
             forms = ArrayForms()
             shown = [_literal(c) for c in piece.constants]
-            what = f"One sample's graph of {len(walk.nodes)} operations, for every sample of a batch"
+            self.operations = len(walk.nodes)
+            what = f"One sample's graph of {self.operations} operations, for every sample of a batch"
             SampleReplay._count += 1
             self._filename = f"<compiled sample {SampleReplay._count}>"
             # Behind a detach no gradient flows: only the nodes backward() reaches get backward lines.
@@ -1052,8 +1056,16 @@ class SampleReplay:
         self._n = 0
         self.compile_seconds = time.perf_counter() - start
 
-    def forward(self, X: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
-        """The outputs for each row of ``X`` (``n × len(inputs)``), as an ``n × len(outputs)`` array."""
+    def forward(
+        self, X: Sequence[Sequence[float]] | np.ndarray, keep_for_backward: bool = True
+    ) -> np.ndarray:
+        """The outputs for each row of ``X`` (``n × len(inputs)``), as an ``n × len(outputs)`` array.
+
+        The pass keeps every intermediate array (one number per sample and
+        node) for ``backward``; with ``keep_for_backward=False`` (outputs only,
+        as ``evaluate`` wants) they are freed when it returns, and ``backward``
+        cannot follow.
+        """
         X = np.asarray(X, dtype=float)
         if X.ndim != 2 or X.shape[1] != len(self.inputs):
             raise ValueError(
@@ -1064,7 +1076,11 @@ class SampleReplay:
         with self._errors(), np.errstate(all="ignore"):
             run = self._function(*(p._data for p in self.parameters), *columns)
             results = next(run)
-        self._run, self._n = run, n
+        if keep_for_backward:
+            self._run, self._n = run, n
+        else:
+            run.close()
+            self._run = None  # a pass kept from an earlier call would be for other samples
         return np.column_stack(as_columns(results, n))
 
     def backward(self, grads: np.ndarray, order: Sequence[int] | None = None) -> None:

@@ -308,6 +308,23 @@ def test_compile_sample_rejects_what_it_cannot_replay():
         replay.backward([[1.0]])
 
 
+def test_a_forward_pass_for_the_outputs_only_keeps_nothing_for_backward():
+    w = Value(3.0)
+    x = Value(0.0)
+    y = (w * x).tanh() * w
+    replay = compile_sample([y], [x])
+    assert replay.operations == 3  # w·x, tanh, · w: one array each per forward pass
+    kept = replay.forward([[0.5], [1.0]])
+    only = replay.forward([[0.5], [1.0]], keep_for_backward=False)
+    assert only.tolist() == kept.tolist()
+    assert all(
+        close(a, b) for a, b in zip(only[:, 0], [math.tanh(1.5) * 3.0, math.tanh(3.0) * 3.0], strict=True)
+    )
+    with pytest.raises(RuntimeError, match="forward first"):  # nor the pass kept before it
+        replay.backward([[1.0], [1.0]])
+    assert w.grad == 0.0
+
+
 # ---------------------------------------------------------------------------
 # fit(compile=True) with mini-batches: the vectorised replay against each batch's graph.
 
