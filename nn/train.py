@@ -603,9 +603,11 @@ def evaluate(
     bit. Any other model (``BatchNorm1d``, your own modules, sequences) is
     interpreted.
 
-    If an output is NaN or infinite the loss is not computed (it could refuse
-    the number: ``binary_cross_entropy`` takes [0, 1]) and is reported as
-    ``nan``; the metrics still are (a NaN prediction counts as wrong).
+    A NaN or infinite output gives the loss the loss function gives it (NaN,
+    or infinity for ``mse_loss``); where the loss refuses such a number
+    (``binary_cross_entropy`` takes [0, 1]) the loss is reported as ``nan``
+    instead of the error. The metrics are computed all the same (a NaN
+    prediction counts as wrong).
     """
     _check_dataset(X, y, "evaluate")
     metric_fns = _metric_functions(metrics, loss)
@@ -622,8 +624,13 @@ def evaluate(
             leaves = [Value(number) for number in outputs.ravel().tolist()]
             predictions = _predictions(leaves, outputs.shape[1], several)
             non_finite = not np.isfinite(outputs).all()
-        with no_grad():  # a NaN or infinite output: the loss is not asked (it might refuse the number)
-            scores = {"loss": math.nan if non_finite else _loss_value(loss, predictions, y).data}
+        with no_grad():
+            try:
+                scores = {"loss": _loss_value(loss, predictions, y).data}
+            except (ArithmeticError, ValueError):
+                if not non_finite:
+                    raise
+                scores = {"loss": math.nan}  # the loss refuses a NaN or infinite output (BCE takes [0, 1])
     finally:
         model.train(was_training)
     for name, fn in metric_fns.items():

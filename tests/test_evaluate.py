@@ -299,3 +299,16 @@ def test_evaluate_reports_a_nan_loss_for_a_nan_output_instead_of_the_losss_error
     model[0].neurons[0].w[0].data = math.inf  # and inf·0 = NaN for the sample [0, 1]
     scores = evaluate(model, X, y, losses.mse_loss)
     assert math.isnan(scores["loss"])
+
+
+@pytest.mark.parametrize("replay", [True, False], ids=["replayed", "interpreted"])
+def test_evaluate_reports_the_losss_own_infinity_for_an_infinite_output(replay, monkeypatch):
+    """An infinite prediction is a number mse_loss takes: its loss is inf (as torch's), not nan."""
+    if not replay:
+        monkeypatch.setattr(train, "_sample_by_sample", lambda model, X: False)
+    model = Sequential(Layer(2, 1, "linear", seed=0))
+    model[0].neurons[0].w[0].data = math.inf
+    model[0].neurons[0].w[1].data = 1.0
+    X, y = [[1.0, 0.0], [2.0, 1.0], [0.5, -1.0], [3.0, 0.0]] * 2, [0.0, 1.0, 0.0, 1.0] * 2
+    assert evaluate(model, X, y, losses.mse_loss)["loss"] == math.inf
+    assert replayed(model) is replay
