@@ -354,10 +354,17 @@
     if (!event.target.closest("button, input, .wt-table")) page.focus({ preventScroll: true });
   });
 
-  // The screen grows or shrinks past the width that switches pictures: show the step in the other one.
-  if (pictures.length > 1 && window.matchMedia) {
-    const narrow = window.matchMedia("(max-width: 600px)");
-    if (narrow.addEventListener) narrow.addEventListener("change", () => requestAnimationFrame(follow));
+  // The page grows or shrinks past the width that switches pictures (the window, or the notebook's
+  // cell: the style sheet asks the page's own width): show the step in the other one.
+  if (pictures.length > 1 && window.ResizeObserver) {
+    let wasNarrow = null;
+    new ResizeObserver(() => {
+      const narrow = page.clientWidth <= 600;
+      if (narrow !== wasNarrow) {
+        wasNarrow = narrow;
+        requestAnimationFrame(follow);
+      }
+    }).observe(page);
   }
   page.classList.add("wt-scripted");
   data.nodes.forEach((node, i) => dirtyNodes.add(i));  // the page was written at its last step

@@ -198,8 +198,9 @@ def test_the_page_steps_forward_and_back_and_ends_with_the_engines_gradients(bro
     assert counter(browser) == f"step 0 of {last}"
     assert set(cells(browser, "grad").values()) == {""}  # Home clears every gradient
     assert all(texts[-2:] == ["data", "grad"] for name, texts in box_texts(browser).items() if name[0] == "n")
-    browser.execute_script(f"const s = document.querySelector('.wt-slider'); s.value = {k};"
-                           "s.dispatchEvent(new Event('input'));")
+    browser.execute_script(
+        f"const s = document.querySelector('.wt-slider'); s.value = {k};s.dispatchEvent(new Event('input'));"
+    )
     assert counter(browser) == f"step {k} of {last}"
     assert ([cells(browser, c) for c in ("value", "grad", "contributions")], box_texts(browser)) == backwards
 
@@ -224,8 +225,12 @@ def test_two_pages_on_one_page_step_independently(browser, tmp_path):
     second = Value(2.0, label="a") * Value(3.0, label="c")
     fragments = [walkthrough(first)._repr_html_(), walkthrough(second)._repr_html_()]
     path = tmp_path / "two.html"
-    path.write_text("<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>"
-                    + "".join(fragments) + "</body></html>", encoding="utf-8")
+    path.write_text(
+        "<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>"
+        + "".join(fragments)
+        + "</body></html>",
+        encoding="utf-8",
+    )
     browser.get(path.as_uri())
     widgets = browser.find_elements("css selector", ".wt")
     assert len(widgets) == 2
@@ -571,6 +576,54 @@ def test_on_a_phone_the_graph_runs_top_to_bottom_and_steps_work_in_either_layout
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
+@pytest.mark.parametrize("cell", [480, 860])
+def test_in_a_narrow_notebook_cell_on_a_wide_screen_the_walkthrough_runs_top_to_bottom(
+    browser, tmp_path, cell
+):
+    """The layout follows the width the page is given, not the screen's: a 480 px cell on a 1280 px
+    screen shows the top-to-bottom picture (before: left to right, as the screen was wide), an 860 px
+    cell the left-to-right one; a cell that narrows shows the step in the other picture, in view."""
+    loss, model = one_point_mlp([4, 1])
+    page = walkthrough(loss, model=model)
+    path = tmp_path / "cell.html"
+    path.write_text(notebook_cell(page._repr_html_()).replace("width: 860px", f"width: {cell}px"))
+    at_size(browser, DESKTOP)
+    try:
+        browser.get(path.as_uri())
+        shown = browser.execute_script(
+            "return ['.wt-wide', '.wt-narrow']"
+            ".map(s => document.querySelector(s).getClientRects().length > 0);"
+        )
+        assert shown == ([False, True] if cell < 600 else [True, False])
+        assert min(text_heights(browser, ".wt-picture")) >= READABLE_PX
+        backward = [k for k, s in enumerate(page.steps) if s.phase == "backward" and s.contribution]
+        go_to(browser, backward[1])
+        seen = """
+            const port = picture.querySelector('.ag-port').getBoundingClientRect();
+            const inView = (e) => { const r = e.getBoundingClientRect();
+              return r.left >= port.left - 1 && r.right <= port.right + 1 && r.top >= port.top - 1
+                && r.bottom <= port.bottom + 1; };
+            const lit = [...picture.querySelectorAll('g.wt-up, g.wt-to')];
+            return [lit.length, lit.every(inView)];
+            """
+        assert on_screen(browser, seen) == [2, True]
+        if cell > 600:  # the cell narrows (a side panel opens): the other picture, the step in view
+            browser.execute_script("document.querySelector('.cell').style.width = '480px';")
+            from selenium.webdriver.support.wait import WebDriverWait
+
+            WebDriverWait(browser, 5).until(
+                lambda driver: (
+                    driver.execute_script(
+                        "return document.querySelector('.wt-narrow').getClientRects().length > 0;"
+                    )
+                    and on_screen(driver, seen) == [2, True]
+                )
+            )
+        screenshot(browser, f"walkthrough-in-a-{cell}-px-cell.png")
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
 def box_line(driver, box: str) -> list[str]:
     """The line a step wrote in a module's box (its last text), and its class, in the picture on screen."""
     return on_screen(
@@ -616,7 +669,8 @@ def test_a_layer_drawn_as_one_box_shows_each_steps_node_and_contribution(browser
     steps = [(k, s) for k, s in enumerate(page.steps) if s.contribution]
     explained = [s for s in page.explanation if not s.is_seed]
     within = [
-        (k, e) for (k, s), e in zip(steps, explained, strict=True)
+        (k, e)
+        for (k, s), e in zip(steps, explained, strict=True)
         if s.upstream == layer and s.receiving == layer
     ]
     k, e = within[len(within) // 2]
@@ -628,7 +682,8 @@ def test_a_layer_drawn_as_one_box_shows_each_steps_node_and_contribution(browser
     # a backward step from the box to an input outside: the contribution is written on that edge,
     # and the box shows the gradient of the node inside that sends it
     k, e = next(
-        (k, e) for (k, s), e in zip(steps, explained, strict=True)
+        (k, e)
+        for (k, s), e in zip(steps, explained, strict=True)
         if s.upstream == layer and s.receiving != layer
     )
     sending = f"grad {inner(index[e.node])} = {format_number(e.upstream)}"
@@ -723,7 +778,6 @@ def test_the_big_page_builds_with_two_layouts_and_steps_in_the_browser(browser, 
     (ARTIFACTS / "build-times.txt").write_text(line, encoding="utf-8")
     print(line)
     screenshot(browser, "walkthrough-big.png")
-
 
 
 def test_the_readme_screenshot_shows_a_readable_backward_step_of_a_two_layer_network(browser, tmp_path):
