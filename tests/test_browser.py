@@ -490,6 +490,17 @@ def go_to(driver, k: int) -> None:
     )
 
 
+#: For ``on_screen``: the boxes a backward step lights up (``lit``: its source and destination), and
+#: ``inView(e)``: whether an element is inside the picture's scrolling view.
+LIT_BOXES = """
+    const port = picture.querySelector('.ag-port').getBoundingClientRect();
+    const inView = (e) => { const r = e.getBoundingClientRect();
+      return r.left >= port.left - 1 && r.right <= port.right + 1 && r.top >= port.top - 1
+        && r.bottom <= port.bottom + 1; };
+    const lit = [...picture.querySelectorAll('g.wt-up, g.wt-to')];
+"""
+
+
 def on_screen(driver, script: str):
     """Run ``script`` with ``picture`` bound to the picture the page displays (of its two layouts)."""
     return driver.execute_script(f"const picture = {ON_SCREEN}; {script}")
@@ -539,15 +550,13 @@ def test_on_a_phone_the_graph_runs_top_to_bottom_and_steps_work_in_either_layout
         backward = [k for k, s in enumerate(page.steps) if s.phase == "backward" and s.contribution]
         k, step = backward[1], explained[1]
         go_to(browser, k)
-        seen = """
-            const port = picture.querySelector('.ag-port').getBoundingClientRect();
-            const inView = (e) => { const r = e.getBoundingClientRect();
-              return r.left >= port.left - 1 && r.right <= port.right + 1 && r.top >= port.top - 1
-                && r.bottom <= port.bottom + 1; };
-            const lit = [...picture.querySelectorAll('g.wt-up, g.wt-to')];
+        seen = (
+            LIT_BOXES
+            + """
             return [[...picture.querySelectorAll('text.wt-contribution.wt-current')].map(t => t.textContent),
                     lit.length, lit.every(inView)];
             """
+        )
         shown = on_screen(browser, seen)
         contribution = format_number(step.contribution, page.explanation.digits)
         assert shown == [[contribution], 2, True]
@@ -598,14 +607,7 @@ def test_in_a_narrow_notebook_cell_on_a_wide_screen_the_walkthrough_runs_top_to_
         assert min(text_heights(browser, ".wt-picture")) >= READABLE_PX
         backward = [k for k, s in enumerate(page.steps) if s.phase == "backward" and s.contribution]
         go_to(browser, backward[1])
-        seen = """
-            const port = picture.querySelector('.ag-port').getBoundingClientRect();
-            const inView = (e) => { const r = e.getBoundingClientRect();
-              return r.left >= port.left - 1 && r.right <= port.right + 1 && r.top >= port.top - 1
-                && r.bottom <= port.bottom + 1; };
-            const lit = [...picture.querySelectorAll('g.wt-up, g.wt-to')];
-            return [lit.length, lit.every(inView)];
-            """
+        seen = LIT_BOXES + "return [lit.length, lit.every(inView)];"
         assert on_screen(browser, seen) == [2, True]
         if cell > 600:  # the cell narrows (a side panel opens): the other picture, the step in view
             browser.execute_script("document.querySelector('.cell').style.width = '480px';")

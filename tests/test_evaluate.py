@@ -183,7 +183,7 @@ def test_a_module_of_your_own_is_interpreted_since_its_python_may_branch_on_the_
             return out if out.data >= 0 else -out
 
     model = Fold()
-    X = [[1.0, 1.0], [-1.0, -1.0], [0.3, -2.0]]
+    X = [[1.0, 1.0], [-1.0, -1.0], [0.3, -2.0]] * 3  # enough samples for a replay (train._REPLAY_FROM)
     expected = [abs(model.layer(x).data) for x in X]
     assert predict(model, X) == expected
     assert not replayed(model)
