@@ -23,4 +23,12 @@ def lm_step(J, r, lam):
 answer_3 = lm_step
 
 # %% 13.4
-answer_4 = 1 / 1e4  # (JᵀJ + λI)δ = -Jᵀr with λI dominant: δ ≈ -Jᵀr/λ
+def large_damping_step(J, r, lam):
+    m, n = len(J), len(J[0])
+    g = [sum(J[i][k] * r[i] for i in range(m)) for k in range(n)]  # ∇L = Jᵀr
+    Jg = [sum(J[i][k] * g[k] for k in range(n)) for i in range(m)]  # J g
+    Ag = [sum(J[i][k] * Jg[i] for i in range(m)) for k in range(n)]  # Jᵀ(J g) = (JᵀJ) g
+    return [-g[k] / lam + Ag[k] / lam**2 for k in range(n)]
+
+
+answer_4 = large_damping_step

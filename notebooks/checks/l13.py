@@ -126,15 +126,38 @@ def _(answer):
     return True
 
 
-@exercise("13.4", hint="When λI dominates JᵀJ, the normal equations read λ·δ ≈ -Jᵀr.",
-          wrong=[1e4, 1e-3, 1.0, 1e-8])
+def _gradient(J, r):
+    """g = Jᵀr: the gradient of ½Σr², one sum over the residuals per parameter."""
+    return [sum(row[k] * ri for row, ri in zip(J, r)) for k in range(len(J[0]))]
+
+
+def _expansion(J, r, lam, second=1.0):
+    """−g/λ + second·Jᵀ(Jg)/λ²: the LM step to second order in 1/λ (``second=1``), for the wrong answers
+    with another factor on the second term."""
+    g = _gradient(J, r)
+    Jg = [sum(a * b for a, b in zip(row, g)) for row in J]
+    Ag = _gradient(J, Jg)  # Jᵀ(J g) = (JᵀJ) g, without forming JᵀJ
+    return [-gk / lam + second * ak / lam**2 for gk, ak in zip(g, Ag)]
+
+
+@exercise("13.4", hint="Three products: g = Jᵀr (for each parameter k, Σ_i J[i][k]·r[i]); Jg (for each residual i, "
+          "Σ_k J[i][k]·g[k]); Jᵀ(Jg) as the first. The step is −g/λ + Jᵀ(Jg)/λ².",
+          wrong=[lambda J, r, lam: [-x / lam for x in _gradient(J, r)],  # first order only: gradient descent
+                 _engine_lm_step,  # the exact step: not the expansion where λ is small
+                 lambda J, r, lam: _expansion(J, r, lam, second=-1.0),
+                 lambda J, r, lam: _expansion(J, r, lam, second=lam),  # Ag/λ: a power of λ lost
+                 lambda J, r, lam: [-x for x in _expansion(J, r, lam)]])
 def _(answer):
-    rate = number(answer)
-    expect(rate > 0, "A learning rate is positive.")
     rng = fresh_random()
-    J, r = _random_linear_problem(rng, 6, 3)
-    step = _engine_lm_step(J, r, 1e4)
-    minus_gradient = [-sum(J[i][k] * r[i] for i in range(6)) for k in range(3)]
-    # the step's length along -∇L, per unit of -∇L (a projection: no division by a small component)
-    measured = sum(d * g for d, g in zip(step, minus_gradient)) / sum(g * g for g in minus_gradient)
-    return expect_close(rate, measured, "The learning rate", rel=0.01)
+    for lam in (1e4, 1e2, 10 ** rng.uniform(0.3, 1.5), 2.0, 0.5):
+        n = rng.randint(2, 4)
+        m = n + rng.randint(0, 4)
+        J, r = _random_linear_problem(rng, m, n)
+        step = numbers(call(answer, [list(row) for row in J], list(r), lam, what="large_damping_step"), n,
+                       f"The step for {n} parameters")
+        expected = _expansion(J, r, lam)
+        scale = max(abs(x) for x in _gradient(J, r)) / lam  # the size of the first term
+        for k, (d, e) in enumerate(zip(step, expected)):
+            expect_close(d, e, f"δ_{k} ({m} residuals, {n} parameters, λ = {lam:.3g})", rel=1e-9,
+                         abs_=1e-12 * scale)
+    return True
