@@ -112,9 +112,10 @@ def _fail(kind: type[Exception], message: str, bad: Samples, *numbers: Samples) 
     bad = np.asarray(bad)
     if not bad.any():
         return
-    at = np.unravel_index(int(np.argmax(bad)), bad.shape)
-    shown = [repr(float(np.broadcast_to(np.asarray(n), bad.shape)[at])) for n in numbers]
-    where = f" in sample {int(at[-1])}" if bad.ndim else ""
+    shape = np.broadcast_shapes(bad.shape, *(np.shape(n) for n in numbers))
+    at = np.unravel_index(int(np.argmax(np.broadcast_to(bad, shape))), shape)
+    shown = [repr(float(np.broadcast_to(np.asarray(n), shape)[at])) for n in numbers]
+    where = f" in sample {int(at[-1])}" if shape else ""
     raise kind(message.format(*shown) + where)
 
 

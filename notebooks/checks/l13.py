@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from course import call, exercise, expect, expect_close, fresh_random, number, numbers
+from course import call, exercise, expect_close, fresh_random, number, numbers
 
 from autograd import Value
 from nn.optim import LevenbergMarquardt
