@@ -805,13 +805,12 @@ class _Program:
         another (a running sum: each copy adds to the last) cannot; it stays
         one call per copy, as in the scalar replay.
         """
-        pieces_of = [(number, group) for number, group in enumerate(groups)]
         owner: dict[Value, tuple[int, int]] = {}  # node → (group, copy) that computes it
-        for number, group in pieces_of:
+        for number, group in enumerate(groups):
             for c, piece in enumerate(group):
                 for node in piece.nodes:
                     owner[node] = (number, c)
-        batched = {number for number, group in pieces_of if len(group) > 1}
+        batched = {number for number, group in enumerate(groups) if len(group) > 1}
         while True:
             order = _schedule(groups, owner, batched)
             if isinstance(order, list):
